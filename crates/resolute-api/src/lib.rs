@@ -1,0 +1,1 @@
+//! resolute-api (under construction).

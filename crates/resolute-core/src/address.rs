@@ -1,0 +1,129 @@
+//! Delivery addresses (`poll://`, `http(s)://`, ...): which are routable and where they lead.
+
+/// How a poll address picks its worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cast {
+    /// One specific process.
+    Unicast,
+    /// Any member of the group, preferring the named one if given.
+    Anycast,
+}
+
+/// A parsed, routable delivery address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Address {
+    /// `poll://{uni|any}@group[/id]`: an SSE worker connected to this server.
+    Poll { cast: Cast, group: String, id: Option<String> },
+    /// `http://…` or `https://…`: POST the message to this URL.
+    Http { url: String },
+    /// `gcps://project/topic`: accepted for compatibility; resolute has no Pub/Sub transport.
+    Gcps { project: String, topic: String },
+    /// `bash:…`: accepted for compatibility; resolute has no bash transport.
+    Bash { spec: String },
+}
+
+impl Address {
+    /// Parses an address with WHATWG URL rules; `None` when the protocol calls it unroutable.
+    pub fn parse(text: &str) -> Option<Address> {
+        let url = url::Url::parse(text).ok()?;
+        match url.scheme() {
+            "http" | "https" => Some(Address::Http { url: text.to_owned() }),
+            "poll" => parse_poll(&url),
+            "gcps" => {
+                let project = url.host_str().filter(|host| !host.is_empty())?;
+                let topic = url.path().trim_start_matches('/');
+                (!topic.is_empty()).then(|| Address::Gcps {
+                    project: project.to_owned(),
+                    topic: topic.to_owned(),
+                })
+            }
+            "bash" => Some(Address::Bash { spec: text.to_owned() }),
+            _ => None,
+        }
+    }
+
+    /// The lane this address is delivered through: a poll group or a push origin.
+    pub fn lane(&self) -> String {
+        match self {
+            Address::Poll { group, .. } => format!("poll:{group}"),
+            Address::Http { url } => match url::Url::parse(url) {
+                Ok(parsed) => format!("http:{}", parsed.origin().ascii_serialization()),
+                Err(_) => format!("http:{url}"),
+            },
+            Address::Gcps { project, topic } => format!("gcps:{project}/{topic}"),
+            Address::Bash { spec } => format!("bash:{spec}"),
+        }
+    }
+}
+
+fn parse_poll(url: &url::Url) -> Option<Address> {
+    let cast = match url.username() {
+        "uni" => Cast::Unicast,
+        "any" => Cast::Anycast,
+        _ => return None,
+    };
+    let group = url.host_str().filter(|host| !host.is_empty())?;
+    let path = url.path().strip_prefix('/').unwrap_or(url.path());
+    let id = (!path.is_empty()).then(|| percent_decode(path));
+    Some(Address::Poll { cast, group: percent_decode(group), id })
+}
+
+/// Decodes `%XX` escapes the URL parser introduced, so ids compare with the raw SSE path segments.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%' && index + 2 < bytes.len() {
+            if let (Some(high), Some(low)) = (hex(bytes[index + 1]), hex(bytes[index + 2])) {
+                out.push(high * 16 + low);
+                index += 3;
+                continue;
+            }
+        }
+        out.push(bytes[index]);
+        index += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(byte: u8) -> Option<u8> {
+    (byte as char).to_digit(16).map(|digit| digit as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_addresses_parse_cast_group_and_id() {
+        assert_eq!(
+            Address::parse("poll://any@billing"),
+            Some(Address::Poll { cast: Cast::Anycast, group: "billing".into(), id: None })
+        );
+        assert_eq!(
+            Address::parse("poll://uni@Work/p-1"),
+            Some(Address::Poll { cast: Cast::Unicast, group: "Work".into(), id: Some("p-1".into()) })
+        );
+        assert_eq!(Address::parse("poll://bogus@g"), None);
+        assert_eq!(Address::parse("poll://any@"), None);
+    }
+
+    #[test]
+    fn other_schemes_follow_the_protocol_table() {
+        assert!(matches!(Address::parse("http://localhost:9/x"), Some(Address::Http { .. })));
+        assert!(matches!(Address::parse("https://example.test"), Some(Address::Http { .. })));
+        assert!(Address::parse("gcps://proj/topic").is_some());
+        assert!(Address::parse("gcps://proj").is_none());
+        assert!(Address::parse("bash://").is_some());
+        assert!(Address::parse("ftp://x").is_none());
+        assert!(Address::parse("not a url").is_none());
+    }
+
+    #[test]
+    fn push_lanes_group_by_origin() {
+        let a = Address::parse("http://127.0.0.1:9000/a").unwrap();
+        let b = Address::parse("http://127.0.0.1:9000/b").unwrap();
+        assert_eq!(a.lane(), b.lane());
+    }
+}

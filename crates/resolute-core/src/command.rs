@@ -1,0 +1,118 @@
+//! Commands: one variant per protocol operation, already validated by the API layer.
+
+use crate::model::{PromiseState, SettleState, TaskState, Tags, Value};
+use crate::time::Timestamp;
+
+/// Create a promise (idempotent by id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatePromise {
+    pub id: String,
+    pub timeout_at: Timestamp,
+    pub param: Value,
+    pub tags: Tags,
+}
+
+/// Settle a pending promise (no-op if already settled).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettlePromise {
+    pub id: String,
+    pub state: SettleState,
+    pub value: Value,
+}
+
+/// The promise operation a `task.fence` runs under the task's lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FenceAction {
+    Create(CreatePromise),
+    Settle(SettlePromise),
+}
+
+/// A page request shared by the searches: rows with ids strictly after `cursor`, at most `limit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PromiseQuery {
+    pub state: Option<PromiseState>,
+    pub tags: Tags,
+    pub page: Page,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskQuery {
+    pub state: Option<TaskState>,
+    pub page: Page,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScheduleQuery {
+    pub tags: Tags,
+    pub page: Page,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreateSchedule {
+    pub id: String,
+    pub cron: String,
+    pub promise_id: String,
+    pub promise_timeout_ms: i64,
+    pub promise_param: Value,
+    pub promise_tags: Tags,
+}
+
+/// A heartbeat entry: a task the caller believes it holds at this version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldTask {
+    pub id: String,
+    pub version: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    PromiseGet { id: String },
+    PromiseCreate(CreatePromise),
+    PromiseSettle(SettlePromise),
+    PromiseRegisterCallback { awaited: String, awaiter: String },
+    PromiseRegisterListener { awaited: String, address: String },
+    PromiseSearch(PromiseQuery),
+    TaskGet { id: String },
+    TaskCreate { pid: String, ttl_ms: i64, promise: CreatePromise },
+    TaskAcquire { id: String, version: i64, pid: String, ttl_ms: i64 },
+    TaskRelease { id: String, version: i64 },
+    TaskFulfill { id: String, version: i64, settle: SettlePromise },
+    /// `awaited` is de-duplicated in first-occurrence order by the API layer.
+    TaskSuspend { id: String, version: i64, awaited: Vec<String> },
+    TaskFence { id: String, version: i64, action: FenceAction },
+    TaskHeartbeat { pid: String, tasks: Vec<HeldTask> },
+    TaskHalt { id: String },
+    TaskContinue { id: String },
+    TaskSearch(TaskQuery),
+    ScheduleGet { id: String },
+    ScheduleCreate(CreateSchedule),
+    ScheduleDelete { id: String },
+    ScheduleSearch(ScheduleQuery),
+    /// Delete every row (debug mode only).
+    DebugReset,
+    /// Read everything (debug mode only).
+    DebugSnap,
+    /// One bounded batch of background work due at `now`: promise timeouts, task retries, lease
+    /// expiries and schedule firings, at most `limit` of each.
+    Tick { limit: usize },
+}
+
+impl Command {
+    /// True when the command can never write, so it may run on a read-only connection.
+    pub fn is_read_only(&self) -> bool {
+        matches!(
+            self,
+            Command::PromiseSearch(_)
+                | Command::TaskSearch(_)
+                | Command::ScheduleGet { .. }
+                | Command::ScheduleSearch(_)
+                | Command::DebugSnap
+        )
+    }
+}

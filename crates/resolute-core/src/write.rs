@@ -1,0 +1,43 @@
+//! Writes: the changes a decision makes, as data. Each variant is one statement in a SQL backend,
+//! whose only extra condition may be a guard against a concurrent writer.
+
+use crate::model::{Promise, PromiseState, Schedule, Task, TaskState, TaskTimer, Value};
+use crate::time::Timestamp;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Write {
+    InsertPromise(Promise),
+    /// Moves a pending promise to a terminal state (timeouts pass the value unchanged).
+    SettlePromise { id: String, state: PromiseState, value: Value, settled_at: Timestamp },
+    InsertTask(Task),
+    /// Replaces a task's state, version and timer (`resumes` is derived, never written).
+    UpdateTask { id: String, state: TaskState, version: i64, timer: Option<TaskTimer> },
+    /// Records "awaiter waits for awaited"; an existing pair is left as it is.
+    InsertCallback { awaited: String, awaiter: String, ready: bool },
+    /// Marks every callback on `awaited` ready.
+    MarkCallbacksReady { awaited: String },
+    /// Deletes the ready callbacks of `awaiter` (its `resumes` drop to 0).
+    DeleteReadyCallbacks { awaiter: String },
+    /// Deletes every callback in which `awaiter` waits.
+    DeleteCallbacksOfAwaiter { awaiter: String },
+    /// Records a one-shot listener; an existing pair is left as it is.
+    InsertListener { promise_id: String, address: String },
+    DeleteListeners { promise_id: String },
+    /// Upserts the one execute message of a task: a newer version replaces an older one.
+    PutExecute { task_id: String, version: i64, address: String, due_at: Timestamp },
+    /// Inserts an unblock message for (promise, address) unless one is already queued.
+    PutUnblock { promise_id: String, address: String, due_at: Timestamp },
+    InsertSchedule(Schedule),
+    /// Records a firing: `last_run_at` is the cron instant fired, `next_run_at` the next one.
+    UpdateScheduleRun { id: String, last_run_at: Timestamp, next_run_at: Timestamp },
+    DeleteSchedule { id: String },
+    /// Deletes every row of every table (`debug.reset`).
+    DeleteAll,
+}
+
+impl Write {
+    /// True for writes that put a message in the outbox, so the dispatcher must be woken.
+    pub fn queues_message(&self) -> bool {
+        matches!(self, Write::PutExecute { .. } | Write::PutUnblock { .. })
+    }
+}

@@ -1,0 +1,1 @@
+//! resolute-server (under construction).

@@ -1,0 +1,1 @@
+//! resolute-store (under construction).

@@ -1,0 +1,2 @@
+//! The resolute binary.
+fn main() {}
