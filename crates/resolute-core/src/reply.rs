@@ -47,6 +47,8 @@ pub enum TaskCreateReply {
     AlreadyExists,
 }
 
+// Replies are built once and moved once; boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AcquireReply {
     Acquired(Acquired),
@@ -89,6 +91,8 @@ pub enum FenceOutcome {
     SettleNotFound,
 }
 
+// Replies are built once and moved once; boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FenceReply {
     Done { outcome: FenceOutcome, preload: Vec<Promise> },
