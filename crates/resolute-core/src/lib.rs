@@ -11,6 +11,7 @@ pub mod address;
 pub mod command;
 pub mod cron;
 pub mod kernel;
+pub mod lanes;
 pub mod model;
 pub mod reply;
 pub mod time;
