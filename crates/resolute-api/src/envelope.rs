@@ -9,12 +9,10 @@ use crate::PROTOCOL_VERSION;
 /// A request envelope that passed steps 1–5: kind non-empty, data an object, version supported.
 #[derive(Clone, Debug)]
 pub struct Envelope {
-    pub kind: String,
-    pub corr_id: String,
-    /// `head.auth` (the RPC token; the HTTP `Authorization` header is not consulted for RPC).
-    pub auth: Option<String>,
-    /// `head["resonate:debug_time"]`, kept only in debug mode.
-    pub debug_time: Option<i64>,
+    pub(crate) kind: String,
+    pub(crate) corr_id: String,
+    auth: Option<String>,
+    pub(crate) debug_time: Option<i64>,
     /// `data`, still as JSON text so that the operation's typed parse sees duplicate keys.
     pub(crate) data: Box<RawValue>,
     pub(crate) debug_mode: bool,
@@ -124,6 +122,24 @@ fn salvage(body: &[u8]) -> (String, String) {
 }
 
 impl Envelope {
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    pub fn corr_id(&self) -> &str {
+        &self.corr_id
+    }
+
+    /// `head.auth`: the RPC token (the HTTP `Authorization` header is not consulted for RPC).
+    pub fn auth(&self) -> Option<&str> {
+        self.auth.as_deref()
+    }
+
+    /// `head["resonate:debug_time"]`, the request's `now`; always `None` outside debug mode.
+    pub fn debug_time(&self) -> Option<i64> {
+        self.debug_time
+    }
+
     /// The request's `data` as JSON text (always an object).
     pub fn data_json(&self) -> &str {
         self.data.get()

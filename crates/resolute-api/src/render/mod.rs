@@ -37,6 +37,14 @@ pub fn render_empty(kind: &str, corr_id: &str) -> Rendered {
     }
 }
 
+/// The `200 []` answer of `debug.tick`, whatever the pass did (as the reference).
+pub fn render_tick(kind: &str, corr_id: &str) -> Rendered {
+    Rendered {
+        status: 200,
+        body: envelope_bytes(kind, corr_id, 200, json!([])),
+    }
+}
+
 /// The envelope as a value; the fenced action's inner envelope has the same shape.
 pub(crate) fn envelope_json(kind: &str, corr_id: &str, status: u16, data: Value) -> Value {
     json!({

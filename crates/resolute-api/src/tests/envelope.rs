@@ -99,16 +99,13 @@ fn unknown_members_are_ignored_and_auth_may_be_null() {
     let text = r#"{"kind":"k","extra":1,"head":{"corrId":"c","version":"2026-04-01","auth":null,
         "resonate:origin":"x"},"data":{"any":[1,2]}}"#;
     let envelope = parse(text, false).expect("valid envelope");
-    assert_eq!(
-        (envelope.kind.as_str(), envelope.corr_id.as_str()),
-        ("k", "c")
-    );
-    assert_eq!(envelope.auth, None);
+    assert_eq!((envelope.kind(), envelope.corr_id()), ("k", "c"));
+    assert_eq!(envelope.auth(), None);
     assert_eq!(envelope.data_json(), r#"{"any":[1,2]}"#);
     let text =
         r#"{"kind":"k","head":{"corrId":"c","version":"2026-04-01","auth":"jwt"},"data":{}}"#;
     assert_eq!(
-        parse(text, false).expect("valid envelope").auth.as_deref(),
+        parse(text, false).expect("valid envelope").auth(),
         Some("jwt")
     );
 }
@@ -118,13 +115,13 @@ fn debug_time_is_kept_only_in_debug_mode_but_always_typed() {
     let text = r#"{"kind":"k","head":{"corrId":"c","version":"2026-04-01",
         "resonate:debug_time":1700000000000},"data":{}}"#;
     assert_eq!(
-        parse(text, true).expect("valid").debug_time,
+        parse(text, true).expect("valid").debug_time(),
         Some(1_700_000_000_000)
     );
-    assert_eq!(parse(text, false).expect("valid").debug_time, None);
+    assert_eq!(parse(text, false).expect("valid").debug_time(), None);
     let null = r#"{"kind":"k","head":{"corrId":"c","version":"2026-04-01",
         "resonate:debug_time":null},"data":{}}"#;
-    assert_eq!(parse(null, true).expect("valid").debug_time, None);
+    assert_eq!(parse(null, true).expect("valid").debug_time(), None);
     for bad in ["1.5", "\"1\"", "18446744073709551615"] {
         let text = format!(
             r#"{{"kind":"k","head":{{"corrId":"c","version":"2026-04-01","resonate:debug_time":{bad}}},"data":{{}}}}"#

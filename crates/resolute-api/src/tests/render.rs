@@ -14,7 +14,7 @@ use resolute_core::{
 };
 
 use super::parsed;
-use crate::{render, render_empty};
+use crate::{render, render_empty, render_tick};
 
 pub(crate) fn pending(id: &str) -> Promise {
     Promise {
@@ -480,6 +480,9 @@ fn debug_replies() {
     };
     assert_eq!(answer("debug.tick", Reply::Tick(report)), (200, json!([])));
     let rendered = render_empty("debug.start", "c2");
-    let expected = json!({"kind": "debug.start", "head": {"corrId": "c2", "status": 200, "version": "2026-04-01"}, "data": {}});
+    let head = json!({"corrId": "c2", "status": 200, "version": "2026-04-01"});
+    let expected = json!({"kind": "debug.start", "head": head, "data": {}});
     assert_eq!(parsed(&rendered), expected);
+    let expected = json!({"kind": "debug.tick", "head": head, "data": []});
+    assert_eq!(parsed(&render_tick("debug.tick", "c2")), expected);
 }
