@@ -45,6 +45,7 @@ impl Address {
     /// The lane this address is delivered through: a poll group or a push origin.
     pub fn lane(&self) -> String {
         match self {
+            Address::Poll { cast: Cast::Unicast, group, id: Some(id) } => format!("poll:{group}/{id}"),
             Address::Poll { group, .. } => format!("poll:{group}"),
             Address::Http { url } => match url::Url::parse(url) {
                 Ok(parsed) => format!("http:{}", parsed.origin().ascii_serialization()),
@@ -53,6 +54,14 @@ impl Address {
             Address::Gcps { project, topic } => format!("gcps:{project}/{topic}"),
             Address::Bash { spec } => format!("bash:{spec}"),
         }
+    }
+}
+
+/// The lane of an address string; unroutable addresses get a lane of their own kind.
+pub fn lane_of(address: &str) -> String {
+    match Address::parse(address) {
+        Some(parsed) => parsed.lane(),
+        None => format!("invalid:{address}"),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Commands: one variant per protocol operation, already validated by the API layer.
 
-use crate::model::{PromiseState, SettleState, TaskState, Tags, Value};
+use crate::model::{MessageKey, PromiseState, SettleState, TaskState, Tags, Value};
 use crate::time::Timestamp;
 
 /// Create a promise (idempotent by id).
@@ -70,6 +70,25 @@ pub struct HeldTask {
     pub version: i64,
 }
 
+/// A due message the dispatcher has a slot for, as it read it (the claim fails if it changed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Claim {
+    pub key: MessageKey,
+    pub version: i64,
+    pub attempts: i64,
+}
+
+/// How a delivery attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// Handed off: the row goes.
+    Delivered,
+    /// Failed: try again at this instant.
+    RetryAt(Timestamp),
+    /// Failed too often to keep trying: the row goes.
+    Abandoned,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     PromiseGet { id: String },
@@ -101,6 +120,23 @@ pub enum Command {
     /// One bounded batch of background work due at `now`: promise timeouts, task retries, lease
     /// expiries and schedule firings, at most `limit` of each.
     Tick { limit: usize },
+    /// Outbox rows due at `now`, at most `limit` (read only).
+    DueMessages { limit: usize },
+    /// Leases the claimed rows until `lease_until` (skipping any that changed or became moot),
+    /// parks `parks` until `park_until` and deletes `drops`.
+    ClaimMessages {
+        claims: Vec<Claim>,
+        parks: Vec<MessageKey>,
+        park_until: Timestamp,
+        drops: Vec<MessageKey>,
+        lease_until: Timestamp,
+    },
+    /// Records a delivery outcome, unless the row was replaced or re-claimed meanwhile.
+    SettleDelivery { key: MessageKey, version: i64, attempts: i64, outcome: DeliveryOutcome },
+    /// Makes the parked messages of these lanes due now.
+    WakeLanes { lanes: Vec<String> },
+    /// Unleases every row (startup of a single node: no attempt from before can still be alive).
+    ReleaseLeases,
 }
 
 impl Command {
@@ -113,6 +149,7 @@ impl Command {
                 | Command::ScheduleGet { .. }
                 | Command::ScheduleSearch(_)
                 | Command::DebugSnap
+                | Command::DueMessages { .. }
         )
     }
 }

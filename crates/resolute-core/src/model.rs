@@ -245,14 +245,27 @@ pub enum MessageBody {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message {
     pub address: String,
+    /// The delivery lane of the address (see `Address::lane`), stored so a lane's parked messages
+    /// can be woken together when it gains room.
+    pub lane: String,
     pub body: MessageBody,
-    /// When the next delivery attempt is due.
+    /// When the next delivery attempt is due (for a leased row: when its lease runs out).
     pub due_at: Timestamp,
     /// Delivery attempts made so far.
     pub attempts: i64,
+    /// True while a delivery attempt holds the row.
+    pub leased: bool,
 }
 
 impl Message {
+    /// The execute's task version; 0 for unblocks. Guards outcomes against replaced rows.
+    pub fn version(&self) -> i64 {
+        match self.body {
+            MessageBody::Execute { version, .. } => version,
+            MessageBody::Unblock { .. } => 0,
+        }
+    }
+
     /// The row key: one execute per task, one unblock per (promise, address).
     pub fn key(&self) -> MessageKey {
         match &self.body {

@@ -1,6 +1,6 @@
 //! Replies: the outcome of each command as a value. The API layer maps each to a status code.
 
-use crate::model::{Callback, Listener, Message, Promise, Schedule, Task};
+use crate::model::{Callback, Listener, Message, MessageKey, Promise, Schedule, Task};
 
 /// A task together with its promise and the promises preloaded for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,6 +163,25 @@ impl TickReport {
     }
 }
 
+/// What a claimed message carries to its worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClaimedBody {
+    Execute { task_id: String, version: i64 },
+    /// The promise as read at claim time.
+    Unblock { promise: Promise },
+}
+
+/// A message leased for one delivery attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimedMessage {
+    pub key: MessageKey,
+    pub address: String,
+    pub version: i64,
+    /// Attempts including this one.
+    pub attempts: i64,
+    pub body: ClaimedBody,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
     PromiseGet(PromiseReply),
@@ -189,4 +208,8 @@ pub enum Reply {
     DebugReset,
     DebugSnap(Box<Snapshot>),
     Tick(TickReport),
+    DueMessages(Vec<Message>),
+    ClaimMessages(Vec<ClaimedMessage>),
+    /// An internal bookkeeping command finished.
+    Done,
 }

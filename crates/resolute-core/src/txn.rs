@@ -5,7 +5,7 @@
 //! the same transaction, because one command (a tick, a settlement cascade) reads what it wrote.
 
 use crate::command::{PromiseQuery, ScheduleQuery, TaskQuery};
-use crate::model::{Callback, Promise, Schedule, Task, TimerKind};
+use crate::model::{Callback, Message, MessageKey, Promise, Schedule, Task, TimerKind};
 use crate::reply::Snapshot;
 use crate::time::Timestamp;
 use crate::write::Write;
@@ -67,6 +67,9 @@ pub trait Txn {
     fn search_promises(&self, query: &PromiseQuery) -> TxnResult<Vec<Promise>>;
     fn search_tasks(&self, query: &TaskQuery) -> TxnResult<Vec<Task>>;
     fn search_schedules(&self, query: &ScheduleQuery) -> TxnResult<Vec<Schedule>>;
+    /// Outbox rows with `due_at <= now`, ordered by (due_at, key), at most `limit`.
+    fn due_messages(&self, now: Timestamp, limit: usize) -> TxnResult<Vec<Message>>;
+    fn message(&self, key: &MessageKey) -> TxnResult<Option<Message>>;
     /// Every row, each list ordered by its key.
     fn snapshot(&self) -> TxnResult<Snapshot>;
     fn write(&mut self, write: Write) -> TxnResult<()>;

@@ -1,7 +1,7 @@
 //! Writes: the changes a decision makes, as data. Each variant is one statement in a SQL backend,
 //! whose only extra condition may be a guard against a concurrent writer.
 
-use crate::model::{Promise, PromiseState, Schedule, Task, TaskState, TaskTimer, Value};
+use crate::model::{MessageKey, Promise, PromiseState, Schedule, Task, TaskState, TaskTimer, Value};
 use crate::time::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,10 +23,21 @@ pub enum Write {
     /// Records a one-shot listener; an existing pair is left as it is.
     InsertListener { promise_id: String, address: String },
     DeleteListeners { promise_id: String },
-    /// Upserts the one execute message of a task: a newer version replaces an older one.
-    PutExecute { task_id: String, version: i64, address: String, due_at: Timestamp },
+    /// Upserts the one execute message of a task: the row is replaced (new version, due now, no
+    /// attempts, not leased).
+    PutExecute { task_id: String, version: i64, address: String, lane: String, due_at: Timestamp },
     /// Inserts an unblock message for (promise, address) unless one is already queued.
-    PutUnblock { promise_id: String, address: String, due_at: Timestamp },
+    PutUnblock { promise_id: String, address: String, lane: String, due_at: Timestamp },
+    /// A delivery attempt takes the row until `due_at` (its lease) and counts one more attempt.
+    LeaseMessage { key: MessageKey, due_at: Timestamp, attempts: i64 },
+    /// The row waits, unleased, until `due_at` (a retry back-off or a park).
+    DelayMessage { key: MessageKey, due_at: Timestamp },
+    /// The message was handed off, or can never be: the row goes.
+    DeleteMessage { key: MessageKey },
+    /// Parked rows of these lanes (unleased, due later) become due at `now`.
+    WakeLanes { lanes: Vec<String>, now: Timestamp },
+    /// Every leased row becomes unleased and due at `now` (single-node restart recovery).
+    ReleaseLeases { now: Timestamp },
     InsertSchedule(Schedule),
     /// Records a firing: `last_run_at` is the cron instant fired, `next_run_at` the next one.
     UpdateScheduleRun { id: String, last_run_at: Timestamp, next_run_at: Timestamp },

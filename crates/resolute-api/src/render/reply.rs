@@ -69,6 +69,10 @@ pub(crate) fn status_and_data(corr_id: &str, reply: &Reply) -> Answer {
         Reply::DebugSnap(snapshot) => ok(snapshot_json(snapshot)),
         // The reference answers every debug.tick with an empty list, whatever the pass did.
         Reply::Tick(_) => ok(json!([])),
+        // Dispatcher bookkeeping never reaches a client; answer like any internal failure.
+        Reply::DueMessages(_) | Reply::ClaimMessages(_) | Reply::Done => {
+            error(500, "Internal error: internal command has no wire form")
+        }
     }
 }
 

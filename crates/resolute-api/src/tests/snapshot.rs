@@ -15,9 +15,11 @@ use crate::render;
 fn message(address: &str, body: MessageBody) -> Message {
     Message {
         address: address.into(),
+        lane: resolute_core::address::lane_of(address),
         body,
         due_at: Timestamp(0),
         attempts: 0,
+        leased: false,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The kernel: `execute(command, txn, now, config)` applies one protocol operation.
 
 mod create;
+mod dispatch;
 mod promise;
 mod schedule;
 mod search;
@@ -64,6 +65,29 @@ pub fn execute(
         }
         Command::DebugSnap => Reply::DebugSnap(Box::new(txn.snapshot()?)),
         Command::Tick { limit } => Reply::Tick(tick::tick(txn, *limit, now, config)?),
+        Command::DueMessages { limit } => Reply::DueMessages(txn.due_messages(now, *limit)?),
+        Command::ClaimMessages { claims, parks, park_until, drops, lease_until } => {
+            let request = dispatch::ClaimRequest {
+                claims,
+                parks,
+                park_until: *park_until,
+                drops,
+                lease_until: *lease_until,
+            };
+            Reply::ClaimMessages(dispatch::claim(txn, request)?)
+        }
+        Command::SettleDelivery { key, version, attempts, outcome } => {
+            dispatch::settle(txn, key, *version, *attempts, *outcome)?;
+            Reply::Done
+        }
+        Command::WakeLanes { lanes } => {
+            txn.write(Write::WakeLanes { lanes: lanes.clone(), now })?;
+            Reply::Done
+        }
+        Command::ReleaseLeases => {
+            txn.write(Write::ReleaseLeases { now })?;
+            Reply::Done
+        }
         task_command => execute_task(task_command, txn, now, config)?,
     })
 }

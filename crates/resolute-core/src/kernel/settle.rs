@@ -137,7 +137,8 @@ fn unblock_listeners(txn: &mut dyn Txn, promise_id: &str, now: Timestamp) -> Txn
         return Ok(());
     }
     for address in addresses {
-        txn.write(Write::PutUnblock { promise_id: promise_id.to_owned(), address, due_at: now })?;
+        let lane = crate::address::lane_of(&address);
+        txn.write(Write::PutUnblock { promise_id: promise_id.to_owned(), address, lane, due_at: now })?;
     }
     txn.write(Write::DeleteListeners { promise_id: promise_id.to_owned() })
 }
@@ -176,6 +177,7 @@ pub(crate) fn queue_execute(
         task_id: task_id.to_owned(),
         version,
         address: address.to_owned(),
+        lane: crate::address::lane_of(address),
         due_at: now,
     })
 }
