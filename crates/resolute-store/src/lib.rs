@@ -1,1 +1,18 @@
-//! resolute-store (under construction).
+//! Storage for resolute: dumb backends behind the kernel's `Txn` trait, and the async `Store`
+//! facade the edge calls. No protocol rule lives here: reads filter and sort, each `Write` is one
+//! statement.
+
+mod error;
+mod facade;
+mod mem;
+mod memstore;
+pub mod sqlite;
+
+pub use error::StoreError;
+pub use facade::{run_command, Executed, Store, StoreFuture};
+pub use mem::MemState;
+pub use memstore::MemStore;
+pub use sqlite::SqliteStore;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,130 @@
+//! The async face every backend shows the edge, and the one function that runs a command.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use resolute_core::txn::{Txn, TxnResult};
+use resolute_core::{Command, KernelConfig, Reply, Timestamp, Write};
+
+use crate::error::StoreError;
+
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// A command's reply, and whether it queued messages (so the dispatcher should wake).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Executed {
+    pub reply: Reply,
+    pub queued_messages: bool,
+}
+
+/// A storage backend as the edge sees it.
+pub trait Store: Send + Sync + 'static {
+    /// Runs one command in a transaction at `now`; replies only after the commit is durable.
+    fn execute(&self, command: Command, now: Timestamp) -> StoreFuture<'_, Executed>;
+    /// A trivial round trip through the storage, for readiness.
+    fn ping(&self) -> StoreFuture<'_, ()>;
+}
+
+/// Wraps a transaction to notice writes that queue messages.
+struct Watching<'a> {
+    txn: &'a mut dyn Txn,
+    queued_messages: bool,
+}
+
+/// Runs the kernel on an open transaction and reports whether it queued messages.
+pub fn run_command(
+    txn: &mut dyn Txn,
+    command: &Command,
+    now: Timestamp,
+    config: &KernelConfig,
+) -> TxnResult<Executed> {
+    let mut watching = Watching {
+        txn,
+        queued_messages: false,
+    };
+    let reply = resolute_core::execute(command, &mut watching, now, config)?;
+    Ok(Executed {
+        reply,
+        queued_messages: watching.queued_messages,
+    })
+}
+
+impl Txn for Watching<'_> {
+    fn promise(&self, id: &str) -> TxnResult<Option<resolute_core::Promise>> {
+        self.txn.promise(id)
+    }
+    fn task(&self, id: &str) -> TxnResult<Option<resolute_core::Task>> {
+        self.txn.task(id)
+    }
+    fn callback(&self, awaited: &str, awaiter: &str) -> TxnResult<Option<resolute_core::Callback>> {
+        self.txn.callback(awaited, awaiter)
+    }
+    fn callbacks_on(&self, awaited: &str) -> TxnResult<Vec<resolute_core::Callback>> {
+        self.txn.callbacks_on(awaited)
+    }
+    fn listeners(&self, promise_id: &str) -> TxnResult<Vec<String>> {
+        self.txn.listeners(promise_id)
+    }
+    fn branch_promises(&self, branch: &str) -> TxnResult<Vec<resolute_core::Promise>> {
+        self.txn.branch_promises(branch)
+    }
+    fn expired_promises(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> TxnResult<Vec<resolute_core::Promise>> {
+        self.txn.expired_promises(now, limit)
+    }
+    fn due_tasks(
+        &self,
+        kind: resolute_core::TimerKind,
+        now: Timestamp,
+        limit: usize,
+    ) -> TxnResult<Vec<resolute_core::Task>> {
+        self.txn.due_tasks(kind, now, limit)
+    }
+    fn schedule(&self, id: &str) -> TxnResult<Option<resolute_core::Schedule>> {
+        self.txn.schedule(id)
+    }
+    fn due_schedules(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> TxnResult<Vec<resolute_core::Schedule>> {
+        self.txn.due_schedules(now, limit)
+    }
+    fn search_promises(
+        &self,
+        query: &resolute_core::command::PromiseQuery,
+    ) -> TxnResult<Vec<resolute_core::Promise>> {
+        self.txn.search_promises(query)
+    }
+    fn search_tasks(
+        &self,
+        query: &resolute_core::command::TaskQuery,
+    ) -> TxnResult<Vec<resolute_core::Task>> {
+        self.txn.search_tasks(query)
+    }
+    fn search_schedules(
+        &self,
+        query: &resolute_core::command::ScheduleQuery,
+    ) -> TxnResult<Vec<resolute_core::Schedule>> {
+        self.txn.search_schedules(query)
+    }
+    fn due_messages(&self, now: Timestamp, limit: usize) -> TxnResult<Vec<resolute_core::Message>> {
+        self.txn.due_messages(now, limit)
+    }
+    fn message(
+        &self,
+        key: &resolute_core::MessageKey,
+    ) -> TxnResult<Option<resolute_core::Message>> {
+        self.txn.message(key)
+    }
+    fn snapshot(&self) -> TxnResult<resolute_core::reply::Snapshot> {
+        self.txn.snapshot()
+    }
+    fn write(&mut self, write: Write) -> TxnResult<()> {
+        self.queued_messages |= write.queues_message();
+        self.txn.write(write)
+    }
+}

@@ -1,0 +1,126 @@
+//! The SQLite backend: one connection on its own thread, fed by a bounded queue, committing many
+//! commands per transaction (group commit) and replying only after the commit is durable.
+
+mod reads;
+mod rows;
+mod schema;
+mod writer;
+mod writes;
+
+use std::path::Path;
+
+use resolute_core::command::{PromiseQuery, ScheduleQuery, TaskQuery};
+use resolute_core::reply::Snapshot;
+use resolute_core::txn::TxnResult;
+use resolute_core::{
+    Callback, Command, KernelConfig, Message, MessageKey, Promise, Schedule, Task, TimerKind,
+    Timestamp, Txn, Write,
+};
+use rusqlite::Connection;
+
+use crate::error::StoreError;
+use crate::facade::{Executed, Store, StoreFuture};
+
+pub use schema::schema_version;
+
+/// The kernel's view of an open SQLite transaction: statements run on the connection directly, so
+/// later reads see earlier writes.
+pub(crate) struct SqliteTxn<'c> {
+    pub(crate) conn: &'c Connection,
+}
+
+impl Txn for SqliteTxn<'_> {
+    fn promise(&self, id: &str) -> TxnResult<Option<Promise>> {
+        reads::promise(self.conn, id)
+    }
+    fn task(&self, id: &str) -> TxnResult<Option<Task>> {
+        reads::task(self.conn, id)
+    }
+    fn callback(&self, awaited: &str, awaiter: &str) -> TxnResult<Option<Callback>> {
+        reads::callback(self.conn, awaited, awaiter)
+    }
+    fn callbacks_on(&self, awaited: &str) -> TxnResult<Vec<Callback>> {
+        reads::callbacks_on(self.conn, awaited)
+    }
+    fn listeners(&self, promise_id: &str) -> TxnResult<Vec<String>> {
+        reads::listeners(self.conn, promise_id)
+    }
+    fn branch_promises(&self, branch: &str) -> TxnResult<Vec<Promise>> {
+        reads::branch_promises(self.conn, branch)
+    }
+    fn expired_promises(&self, now: Timestamp, limit: usize) -> TxnResult<Vec<Promise>> {
+        reads::expired_promises(self.conn, now, limit)
+    }
+    fn due_tasks(&self, kind: TimerKind, now: Timestamp, limit: usize) -> TxnResult<Vec<Task>> {
+        reads::due_tasks(self.conn, kind, now, limit)
+    }
+    fn schedule(&self, id: &str) -> TxnResult<Option<Schedule>> {
+        reads::schedule(self.conn, id)
+    }
+    fn due_schedules(&self, now: Timestamp, limit: usize) -> TxnResult<Vec<Schedule>> {
+        reads::due_schedules(self.conn, now, limit)
+    }
+    fn search_promises(&self, query: &PromiseQuery) -> TxnResult<Vec<Promise>> {
+        reads::search_promises(self.conn, query)
+    }
+    fn search_tasks(&self, query: &TaskQuery) -> TxnResult<Vec<Task>> {
+        reads::search_tasks(self.conn, query)
+    }
+    fn search_schedules(&self, query: &ScheduleQuery) -> TxnResult<Vec<Schedule>> {
+        reads::search_schedules(self.conn, query)
+    }
+    fn due_messages(&self, now: Timestamp, limit: usize) -> TxnResult<Vec<Message>> {
+        reads::due_messages(self.conn, now, limit)
+    }
+    fn message(&self, key: &MessageKey) -> TxnResult<Option<Message>> {
+        reads::message(self.conn, key)
+    }
+    fn snapshot(&self) -> TxnResult<Snapshot> {
+        reads::snapshot(self.conn)
+    }
+    fn write(&mut self, write: Write) -> TxnResult<()> {
+        writes::apply(self.conn, write)
+    }
+}
+
+/// Opens a connection with the durability settings and an up-to-date schema.
+pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let mut connection = Connection::open(path).map_err(schema::unavailable)?;
+    schema::configure(&connection)?;
+    schema::migrate(&mut connection)?;
+    Ok(connection)
+}
+
+/// The SQLite store. Dropping it closes the queue; the writer finishes its batch and exits.
+pub struct SqliteStore {
+    writer: writer::WriterHandle,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`; `:memory:` keeps nothing.
+    pub fn open(path: impl AsRef<Path>, config: KernelConfig) -> Result<SqliteStore, StoreError> {
+        let connection = open_connection(path.as_ref())?;
+        Ok(SqliteStore {
+            writer: writer::spawn(connection, config)?,
+        })
+    }
+
+    /// Runs a command and blocks the calling thread until it is committed (tests, tools).
+    pub fn execute_blocking(
+        &self,
+        command: Command,
+        now: Timestamp,
+    ) -> Result<Executed, StoreError> {
+        self.writer.submit_blocking(command, now)
+    }
+}
+
+impl Store for SqliteStore {
+    fn execute(&self, command: Command, now: Timestamp) -> StoreFuture<'_, Executed> {
+        Box::pin(self.writer.submit(command, now))
+    }
+
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async move { self.writer.ping().await })
+    }
+}
