@@ -1,6 +1,6 @@
 //! Commands: one variant per protocol operation, already validated by the API layer.
 
-use crate::model::{MessageKey, PromiseState, SettleState, TaskState, Tags, Value};
+use crate::model::{MessageKey, PromiseState, SettleState, Tags, TaskState, Value};
 use crate::time::Timestamp;
 
 /// Create a promise (idempotent by id).
@@ -91,27 +91,72 @@ pub enum DeliveryOutcome {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
-    PromiseGet { id: String },
+    PromiseGet {
+        id: String,
+    },
     PromiseCreate(CreatePromise),
     PromiseSettle(SettlePromise),
-    PromiseRegisterCallback { awaited: String, awaiter: String },
-    PromiseRegisterListener { awaited: String, address: String },
+    PromiseRegisterCallback {
+        awaited: String,
+        awaiter: String,
+    },
+    PromiseRegisterListener {
+        awaited: String,
+        address: String,
+    },
     PromiseSearch(PromiseQuery),
-    TaskGet { id: String },
-    TaskCreate { pid: String, ttl_ms: i64, promise: CreatePromise },
-    TaskAcquire { id: String, version: i64, pid: String, ttl_ms: i64 },
-    TaskRelease { id: String, version: i64 },
-    TaskFulfill { id: String, version: i64, settle: SettlePromise },
+    TaskGet {
+        id: String,
+    },
+    TaskCreate {
+        pid: String,
+        ttl_ms: i64,
+        promise: CreatePromise,
+    },
+    TaskAcquire {
+        id: String,
+        version: i64,
+        pid: String,
+        ttl_ms: i64,
+    },
+    TaskRelease {
+        id: String,
+        version: i64,
+    },
+    TaskFulfill {
+        id: String,
+        version: i64,
+        settle: SettlePromise,
+    },
     /// `awaited` is de-duplicated in first-occurrence order by the API layer.
-    TaskSuspend { id: String, version: i64, awaited: Vec<String> },
-    TaskFence { id: String, version: i64, action: FenceAction },
-    TaskHeartbeat { pid: String, tasks: Vec<HeldTask> },
-    TaskHalt { id: String },
-    TaskContinue { id: String },
+    TaskSuspend {
+        id: String,
+        version: i64,
+        awaited: Vec<String>,
+    },
+    TaskFence {
+        id: String,
+        version: i64,
+        action: FenceAction,
+    },
+    TaskHeartbeat {
+        pid: String,
+        tasks: Vec<HeldTask>,
+    },
+    TaskHalt {
+        id: String,
+    },
+    TaskContinue {
+        id: String,
+    },
     TaskSearch(TaskQuery),
-    ScheduleGet { id: String },
+    ScheduleGet {
+        id: String,
+    },
     ScheduleCreate(CreateSchedule),
-    ScheduleDelete { id: String },
+    ScheduleDelete {
+        id: String,
+    },
     ScheduleSearch(ScheduleQuery),
     /// Delete every row (debug mode only).
     DebugReset,
@@ -119,9 +164,13 @@ pub enum Command {
     DebugSnap,
     /// One bounded batch of background work due at `now`: promise timeouts, task retries, lease
     /// expiries and schedule firings, at most `limit` of each.
-    Tick { limit: usize },
+    Tick {
+        limit: usize,
+    },
     /// Outbox rows due at `now`, at most `limit` (read only).
-    DueMessages { limit: usize },
+    DueMessages {
+        limit: usize,
+    },
     /// Leases the claimed rows until `lease_until` (skipping any that changed or became moot),
     /// parks `parks` until `park_until` and deletes `drops`.
     ClaimMessages {
@@ -132,9 +181,16 @@ pub enum Command {
         lease_until: Timestamp,
     },
     /// Records a delivery outcome, unless the row was replaced or re-claimed meanwhile.
-    SettleDelivery { key: MessageKey, version: i64, attempts: i64, outcome: DeliveryOutcome },
+    SettleDelivery {
+        key: MessageKey,
+        version: i64,
+        attempts: i64,
+        outcome: DeliveryOutcome,
+    },
     /// Makes the parked messages of these lanes due now.
-    WakeLanes { lanes: Vec<String> },
+    WakeLanes {
+        lanes: Vec<String>,
+    },
     /// Unleases every row (startup of a single node: no attempt from before can still be alive).
     ReleaseLeases,
 }

@@ -40,7 +40,10 @@ pub enum TaskGetReply {
 pub enum TaskCreateReply {
     Acquired(Acquired),
     /// The promise timed out at birth or its task was already fulfilled: no lease, no preload.
-    Fulfilled { task: Task, promise: Promise },
+    Fulfilled {
+        task: Task,
+        promise: Promise,
+    },
     /// The promise exists but has no task (it was created without a target).
     NoTarget,
     /// The task is acquired, suspended or halted.
@@ -77,7 +80,9 @@ pub enum FulfillReply {
 pub enum SuspendReply {
     Suspended,
     /// Some awaited promise is already settled: keep the lease and continue (status 300).
-    Continue { preload: Vec<Promise> },
+    Continue {
+        preload: Vec<Promise>,
+    },
     NotFound,
     Conflict,
     AwaitedNotFound,
@@ -95,7 +100,10 @@ pub enum FenceOutcome {
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FenceReply {
-    Done { outcome: FenceOutcome, preload: Vec<Promise> },
+    Done {
+        outcome: FenceOutcome,
+        preload: Vec<Promise>,
+    },
     NotFound,
     VersionMismatch,
 }
@@ -166,9 +174,14 @@ impl TickReport {
 /// What a claimed message carries to its worker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClaimedBody {
-    Execute { task_id: String, version: i64 },
+    Execute {
+        task_id: String,
+        version: i64,
+    },
     /// The promise as read at claim time.
-    Unblock { promise: Promise },
+    Unblock {
+        promise: Promise,
+    },
 }
 
 /// A message leased for one delivery attempt.

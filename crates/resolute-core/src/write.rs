@@ -1,47 +1,105 @@
 //! Writes: the changes a decision makes, as data. Each variant is one statement in a SQL backend,
 //! whose only extra condition may be a guard against a concurrent writer.
 
-use crate::model::{MessageKey, Promise, PromiseState, Schedule, Task, TaskState, TaskTimer, Value};
+use crate::model::{
+    MessageKey, Promise, PromiseState, Schedule, Task, TaskState, TaskTimer, Value,
+};
 use crate::time::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Write {
     InsertPromise(Promise),
     /// Moves a pending promise to a terminal state (timeouts pass the value unchanged).
-    SettlePromise { id: String, state: PromiseState, value: Value, settled_at: Timestamp },
+    SettlePromise {
+        id: String,
+        state: PromiseState,
+        value: Value,
+        settled_at: Timestamp,
+    },
     InsertTask(Task),
     /// Replaces a task's state, version and timer (`resumes` is derived, never written).
-    UpdateTask { id: String, state: TaskState, version: i64, timer: Option<TaskTimer> },
+    UpdateTask {
+        id: String,
+        state: TaskState,
+        version: i64,
+        timer: Option<TaskTimer>,
+    },
     /// Records "awaiter waits for awaited"; an existing pair is left as it is.
-    InsertCallback { awaited: String, awaiter: String, ready: bool },
+    InsertCallback {
+        awaited: String,
+        awaiter: String,
+        ready: bool,
+    },
     /// Marks every callback on `awaited` ready.
-    MarkCallbacksReady { awaited: String },
+    MarkCallbacksReady {
+        awaited: String,
+    },
     /// Deletes the ready callbacks of `awaiter` (its `resumes` drop to 0).
-    DeleteReadyCallbacks { awaiter: String },
+    DeleteReadyCallbacks {
+        awaiter: String,
+    },
     /// Deletes every callback in which `awaiter` waits.
-    DeleteCallbacksOfAwaiter { awaiter: String },
+    DeleteCallbacksOfAwaiter {
+        awaiter: String,
+    },
     /// Records a one-shot listener; an existing pair is left as it is.
-    InsertListener { promise_id: String, address: String },
-    DeleteListeners { promise_id: String },
+    InsertListener {
+        promise_id: String,
+        address: String,
+    },
+    DeleteListeners {
+        promise_id: String,
+    },
     /// Upserts the one execute message of a task: the row is replaced (new version, due now, no
     /// attempts, not leased).
-    PutExecute { task_id: String, version: i64, address: String, lane: String, due_at: Timestamp },
+    PutExecute {
+        task_id: String,
+        version: i64,
+        address: String,
+        lane: String,
+        due_at: Timestamp,
+    },
     /// Inserts an unblock message for (promise, address) unless one is already queued.
-    PutUnblock { promise_id: String, address: String, lane: String, due_at: Timestamp },
+    PutUnblock {
+        promise_id: String,
+        address: String,
+        lane: String,
+        due_at: Timestamp,
+    },
     /// A delivery attempt takes the row until `due_at` (its lease) and counts one more attempt.
-    LeaseMessage { key: MessageKey, due_at: Timestamp, attempts: i64 },
+    LeaseMessage {
+        key: MessageKey,
+        due_at: Timestamp,
+        attempts: i64,
+    },
     /// The row waits, unleased, until `due_at` (a retry back-off or a park).
-    DelayMessage { key: MessageKey, due_at: Timestamp },
+    DelayMessage {
+        key: MessageKey,
+        due_at: Timestamp,
+    },
     /// The message was handed off, or can never be: the row goes.
-    DeleteMessage { key: MessageKey },
+    DeleteMessage {
+        key: MessageKey,
+    },
     /// Parked rows of these lanes (unleased, due later) become due at `now`.
-    WakeLanes { lanes: Vec<String>, now: Timestamp },
+    WakeLanes {
+        lanes: Vec<String>,
+        now: Timestamp,
+    },
     /// Every leased row becomes unleased and due at `now` (single-node restart recovery).
-    ReleaseLeases { now: Timestamp },
+    ReleaseLeases {
+        now: Timestamp,
+    },
     InsertSchedule(Schedule),
     /// Records a firing: `last_run_at` is the cron instant fired, `next_run_at` the next one.
-    UpdateScheduleRun { id: String, last_run_at: Timestamp, next_run_at: Timestamp },
-    DeleteSchedule { id: String },
+    UpdateScheduleRun {
+        id: String,
+        last_run_at: Timestamp,
+        next_run_at: Timestamp,
+    },
+    DeleteSchedule {
+        id: String,
+    },
     /// Deletes every row of every table (`debug.reset`).
     DeleteAll,
 }

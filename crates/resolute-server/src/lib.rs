@@ -1,1 +1,80 @@
-//! resolute-server (under construction).
+//! The async edge of resolute: the HTTP API (axum), the background loops and the clock.
+//!
+//! Everything here is I/O and scheduling; every protocol decision is made by `resolute-core`
+//! through a `resolute-store` backend.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod dispatch;
+pub mod http;
+pub mod loops;
+pub mod metrics;
+pub mod poll;
+pub mod supervisor;
+
+use std::sync::Arc;
+
+use resolute_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use app::App;
+pub use clock::{Clock, SystemClock};
+pub use config::ServerConfig;
+
+/// Serves the API on `listener` until `shutdown` resolves, with the background loops running.
+pub async fn serve(
+    listener: TcpListener,
+    store: Arc<dyn Store>,
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = App::new(store, Arc::new(SystemClock::default()), config);
+    // A single node owns every lease: attempts from before a restart are dead, so their messages
+    // are due again at once instead of after their leases expire.
+    if let Err(error) = app
+        .execute(resolute_core::Command::ReleaseLeases, app.now())
+        .await
+    {
+        tracing::warn!(%error, "could not release leases left by the previous run");
+    }
+    let (stop_loops, loops_stopped) = watch::channel(false);
+    if let Some(address) = app.config().metrics_listen {
+        spawn_metrics_listener(app.clone(), address, loops_stopped.clone());
+    }
+    let loops = loops::start(&app, loops_stopped);
+    let result = axum::serve(listener, http::router(app.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    let _ = stop_loops.send(true);
+    for handle in loops {
+        let _ = handle.await;
+    }
+    result
+}
+
+/// Serves `/metrics`; a bind failure is logged and the API keeps running, like the reference.
+fn spawn_metrics_listener(
+    app: App,
+    address: std::net::SocketAddr,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        let listener = match TcpListener::bind(address).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::error!(%address, %error, "metrics listener could not bind; continuing without it");
+                return;
+            }
+        };
+        let stopped = async move {
+            let _ = shutdown.changed().await;
+        };
+        let served =
+            axum::serve(listener, http::metrics_router(app)).with_graceful_shutdown(stopped);
+        if let Err(error) = served.await {
+            tracing::error!(%error, "metrics listener failed");
+        }
+    });
+}

@@ -1,2 +1,81 @@
-//! The resolute binary.
-fn main() {}
+//! The resolute binary: parse flags, open the store, serve until SIGINT/SIGTERM.
+
+mod cli;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use resolute_store::{SqliteStore, Store};
+use tokio::net::TcpListener;
+
+use crate::cli::{Cli, Command, ServeArgs};
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args),
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging(&args.level);
+    let config = args.server_config()?;
+    anyhow::ensure!(
+        args.storage_type == "sqlite",
+        "storage type {:?} is not available in this build (supported: sqlite)",
+        args.storage_type
+    );
+    let store = SqliteStore::open(&args.storage_sqlite_path, config.kernel.clone())
+        .with_context(|| format!("opening {}", args.storage_sqlite_path.display()))?;
+    tracing::info!(path = %args.storage_sqlite_path.display(), "sqlite store open");
+    let store: Arc<dyn Store> = Arc::new(store);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let mut config = config;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let local = listener.local_addr()?;
+        if args.server_url.is_none() && args.server_port == 0 {
+            config.server_url = format!("http://{}:{}", args.server_host, local.port());
+        }
+        // Tests and scripts read this line to learn the port when `--server-port 0` was given.
+        println!("resolute listening on http://{local}");
+        tracing::info!(listen = %local, url = %config.server_url, "resolute serving");
+        resolute_server::serve(listener, store, config, shutdown_signal()).await?;
+        tracing::info!("resolute stopped");
+        Ok(())
+    })
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+}

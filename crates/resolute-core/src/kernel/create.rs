@@ -3,7 +3,9 @@
 use crate::command::CreatePromise;
 use crate::kernel::settle::{queue_execute, retry_timer, retry_timer_at};
 use crate::kernel::KernelConfig;
-use crate::model::{Promise, PromiseState, Task, TaskState, TaskTimer, TimerKind, Value, TAG_DELAY};
+use crate::model::{
+    Promise, PromiseState, Task, TaskState, TaskTimer, TimerKind, Value, TAG_DELAY,
+};
 use crate::time::Timestamp;
 use crate::txn::{Txn, TxnResult};
 use crate::write::Write;
@@ -55,7 +57,12 @@ pub(crate) fn insert_promise(
     Ok((promise, Some(task)))
 }
 
-fn new_task(promise: &Promise, start: TaskStart<'_>, now: Timestamp, config: &KernelConfig) -> Task {
+fn new_task(
+    promise: &Promise,
+    start: TaskStart<'_>,
+    now: Timestamp,
+    config: &KernelConfig,
+) -> Task {
     let (state, version, timer) = if !promise.state.is_pending() {
         (TaskState::Fulfilled, 0, None)
     } else {
@@ -78,14 +85,24 @@ fn new_task(promise: &Promise, start: TaskStart<'_>, now: Timestamp, config: &Ke
             }
         }
     };
-    Task { id: promise.id.clone(), state, version, timer, resumes: 0 }
+    Task {
+        id: promise.id.clone(),
+        state,
+        version,
+        timer,
+        resumes: 0,
+    }
 }
 
 /// `resonate:delay` holds an absolute instant before which the first execute is not sent.
 /// The reference server validates it but dispatches at once; resolute honours it, as its
 /// protocol change intended: the first execute goes out when the retry timer fires at the delay.
 fn delay_until(promise: &Promise) -> Option<Timestamp> {
-    promise.tags.get(TAG_DELAY).and_then(|text| text.parse::<i64>().ok()).map(Timestamp)
+    promise
+        .tags
+        .get(TAG_DELAY)
+        .and_then(|text| text.parse::<i64>().ok())
+        .map(Timestamp)
 }
 
 fn is_deferred(promise: &Promise, now: Timestamp) -> bool {

@@ -4,9 +4,7 @@ use crate::command::{CreatePromise, CreateSchedule};
 use crate::cron::Cron;
 use crate::kernel::create::{insert_promise, TaskStart};
 use crate::kernel::KernelConfig;
-use crate::model::{
-    Schedule, TAG_BRANCH, TAG_ORIGIN, TAG_PARENT, TAG_PREFIX, TAG_SCHEDULE,
-};
+use crate::model::{Schedule, TAG_BRANCH, TAG_ORIGIN, TAG_PARENT, TAG_PREFIX, TAG_SCHEDULE};
 use crate::reply::{DeleteReply, ScheduleReply};
 use crate::time::Timestamp;
 use crate::txn::{Txn, TxnResult};

@@ -46,18 +46,23 @@ pub(crate) fn create(
             return Ok(TaskCreateReply::Fulfilled { task, promise });
         }
         let preload = preload(txn, &promise)?;
-        return Ok(TaskCreateReply::Acquired(Acquired { task, promise, preload }));
+        return Ok(TaskCreateReply::Acquired(Acquired {
+            task,
+            promise,
+            preload,
+        }));
     };
     let Some(task) = txn.task(&promise.id)? else {
         return Ok(TaskCreateReply::NoTarget);
     };
     Ok(match task.state {
-        TaskState::Fulfilled => {
-            TaskCreateReply::Fulfilled { task: Task { resumes: 0, ..task }, promise }
+        TaskState::Fulfilled => TaskCreateReply::Fulfilled {
+            task: Task { resumes: 0, ..task },
+            promise,
+        },
+        TaskState::Pending => {
+            TaskCreateReply::Acquired(acquire_pending(txn, task, promise, pid, ttl_ms, now)?)
         }
-        TaskState::Pending => TaskCreateReply::Acquired(acquire_pending(
-            txn, task, promise, pid, ttl_ms, now,
-        )?),
         TaskState::Acquired | TaskState::Suspended | TaskState::Halted => {
             TaskCreateReply::AlreadyExists
         }
@@ -83,7 +88,9 @@ pub(crate) fn acquire(
     if task.version != version {
         return Ok(AcquireReply::VersionMismatch);
     }
-    Ok(AcquireReply::Acquired(acquire_pending(txn, task, promise, pid, ttl_ms, now)?))
+    Ok(AcquireReply::Acquired(acquire_pending(
+        txn, task, promise, pid, ttl_ms, now,
+    )?))
 }
 
 /// Takes the lease on a pending task: the version grows, ready callbacks are consumed.
@@ -95,8 +102,12 @@ fn acquire_pending(
     ttl_ms: i64,
     now: Timestamp,
 ) -> TxnResult<Acquired> {
-    let lease =
-        TaskTimer { kind: TimerKind::Lease, at: now.plus_ms(ttl_ms), pid: Some(pid.into()), ttl_ms };
+    let lease = TaskTimer {
+        kind: TimerKind::Lease,
+        at: now.plus_ms(ttl_ms),
+        pid: Some(pid.into()),
+        ttl_ms,
+    };
     let version = task.version.saturating_add(1);
     txn.write(Write::UpdateTask {
         id: task.id.clone(),
@@ -104,10 +115,22 @@ fn acquire_pending(
         version,
         timer: Some(lease.clone()),
     })?;
-    txn.write(Write::DeleteReadyCallbacks { awaiter: task.id.clone() })?;
-    let task = Task { state: TaskState::Acquired, version, timer: Some(lease), resumes: 0, ..task };
+    txn.write(Write::DeleteReadyCallbacks {
+        awaiter: task.id.clone(),
+    })?;
+    let task = Task {
+        state: TaskState::Acquired,
+        version,
+        timer: Some(lease),
+        resumes: 0,
+        ..task
+    };
     let preload = preload(txn, &promise)?;
-    Ok(Acquired { task, promise, preload })
+    Ok(Acquired {
+        task,
+        promise,
+        preload,
+    })
 }
 
 /// Every promise of the task's branch except the task's own, ordered by id.
@@ -176,7 +199,14 @@ pub(crate) fn fulfill(
         fulfil_own_task(txn, &task.id)?;
         return Ok(FulfillReply::Fulfilled(promise));
     }
-    let settled = settle(txn, &promise, request.state.into(), request.value.clone(), now, config)?;
+    let settled = settle(
+        txn,
+        &promise,
+        request.state.into(),
+        request.value.clone(),
+        now,
+        config,
+    )?;
     Ok(FulfillReply::Fulfilled(settled))
 }
 
@@ -191,13 +221,19 @@ pub(crate) fn heartbeat(
         let Some(task) = txn.task(&held.id)? else {
             continue;
         };
-        let Some(lease) = task.lease().filter(|lease| lease.pid.as_deref() == Some(pid)) else {
+        let Some(lease) = task
+            .lease()
+            .filter(|lease| lease.pid.as_deref() == Some(pid))
+        else {
             continue;
         };
         if task.state != TaskState::Acquired || task.version != held.version {
             continue;
         }
-        let renewed = TaskTimer { at: now.plus_ms(lease.ttl_ms), ..lease.clone() };
+        let renewed = TaskTimer {
+            at: now.plus_ms(lease.ttl_ms),
+            ..lease.clone()
+        };
         txn.write(Write::UpdateTask {
             id: task.id.clone(),
             state: task.state,

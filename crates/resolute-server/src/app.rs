@@ -1,0 +1,125 @@
+//! The shared state of the edge: the store, the clock, the configuration and the wake-ups.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use resolute_core::reply::TickReport;
+use resolute_core::{Command, Reply, Timestamp};
+use resolute_store::{Executed, Store, StoreError};
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::config::ServerConfig;
+use crate::metrics::Metrics;
+use crate::poll::{Registry, RegistryConfig};
+use crate::supervisor::Supervisor;
+
+/// Ticks one pass may run before yielding, so a huge backlog cannot monopolise the writer.
+const TICK_ROUNDS_PER_PASS_MAX: usize = 64;
+
+/// Everything a handler or a loop needs, cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    config: ServerConfig,
+    /// Set by `debug.start`: background passes skip their work until `debug.stop`.
+    paused: AtomicBool,
+    /// Poked after every commit that queued a message, so delivery does not wait for a tick.
+    messages_queued: Notify,
+    registry: Arc<Registry>,
+    supervisor: Supervisor,
+    metrics: Metrics,
+}
+
+impl App {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ServerConfig) -> App {
+        let registry = Arc::new(Registry::new(RegistryConfig::default()));
+        let supervisor = Supervisor::new(clock.clone());
+        let inner = Inner {
+            store,
+            clock,
+            config,
+            paused: AtomicBool::new(false),
+            messages_queued: Notify::new(),
+            registry,
+            supervisor,
+            metrics: Metrics::default(),
+        };
+        App {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.inner.registry
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.inner.supervisor
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.inner.paused.load(Ordering::Acquire)
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.inner.paused.store(paused, Ordering::Release);
+    }
+
+    /// Resolves when some commit queued a message since the last call.
+    pub async fn messages_queued(&self) {
+        self.inner.messages_queued.notified().await
+    }
+
+    /// Runs one command through the store and wakes the dispatcher if it queued messages.
+    pub async fn execute(&self, command: Command, now: Timestamp) -> Result<Reply, StoreError> {
+        let Executed {
+            reply,
+            queued_messages,
+        } = self.inner.store.execute(command, now).await?;
+        if queued_messages {
+            self.inner.messages_queued.notify_one();
+        }
+        Ok(reply)
+    }
+
+    /// Runs the timeout pass at `now`: bounded ticks until a tick no longer fills its batch.
+    pub async fn run_timeouts(&self, now: Timestamp) -> Result<TickReport, StoreError> {
+        let limit = self.inner.config.tick_batch.max(1);
+        let mut total = TickReport::default();
+        for _ in 0..TICK_ROUNDS_PER_PASS_MAX {
+            let Reply::Tick(report) = self.execute(Command::Tick { limit }, now).await? else {
+                break;
+            };
+            total.promises_timed_out += report.promises_timed_out;
+            total.retries_sent += report.retries_sent;
+            total.leases_expired += report.leases_expired;
+            total.schedules_fired += report.schedules_fired;
+            if !report.is_full(limit) {
+                break;
+            }
+        }
+        Ok(total)
+    }
+}

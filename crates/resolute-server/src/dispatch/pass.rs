@@ -1,0 +1,446 @@
+//! One dispatch pass and the deliveries it starts.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use resolute_core::address::{Address, Cast};
+use resolute_core::command::{Claim, DeliveryOutcome};
+use resolute_core::lanes::{retry_delay_ms, Lanes, Refusal, Ticket};
+use resolute_core::model::{Message, MessageKey};
+use resolute_core::reply::{ClaimedBody, ClaimedMessage};
+use resolute_core::{Command, Reply, Timestamp};
+use tokio::sync::{oneshot, Notify};
+
+use crate::app::App;
+use crate::dispatch::push::{PushConfig, Pusher};
+use crate::poll::Delivery;
+
+/// Tuning of the dispatcher.
+#[derive(Clone, Debug)]
+pub struct DispatchConfig {
+    /// Messages read per pass round; rounds repeat while a round comes back full.
+    pub batch: usize,
+    /// Concurrent pushes per target origin.
+    pub push_slots_per_lane: usize,
+    pub push: PushConfig,
+    /// How long a poll worker may take to take a message off its stream.
+    pub poll_write_timeout: Duration,
+    /// How long a message waits when its lane is full or its poll group has no worker; a slot
+    /// freeing or a worker connecting wakes it sooner.
+    pub park: Duration,
+    /// First retry delay after a failed delivery and the cap of the exponential back-off.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// Unblock deliveries given up after this many attempts (executes are retried by the task's
+    /// own retry timer for as long as the task is pending).
+    pub unblock_attempts_max: i64,
+    /// A delivery slot with no progress for this long is reclaimed.
+    pub slot_ceiling: Duration,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        DispatchConfig {
+            batch: 256,
+            push_slots_per_lane: 64,
+            push: PushConfig::default(),
+            poll_write_timeout: Duration::from_secs(10),
+            park: Duration::from_secs(2),
+            retry_base: Duration::from_millis(250),
+            retry_max: Duration::from_secs(30),
+            unblock_attempts_max: 50,
+            slot_ceiling: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Rounds one pass may run before yielding to the next wake-up.
+const ROUNDS_PER_PASS_MAX: usize = 32;
+
+pub struct Dispatcher {
+    app: App,
+    config: DispatchConfig,
+    pusher: Pusher,
+    lanes: Mutex<Lanes>,
+    /// Poked when a delivery ends, so a lane that was full gets its next message promptly.
+    slot_freed: Notify,
+    /// Lanes with parked messages, each with one of its addresses; woken once they have room.
+    parked: Mutex<BTreeMap<String, String>>,
+    random: Mutex<u64>,
+}
+
+/// Parked lanes remembered for an early wake-up; beyond this, parks just expire on their own.
+const PARKED_LANES_MAX: usize = 10_000;
+
+fn ms(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl Dispatcher {
+    pub fn new(app: App, config: DispatchConfig) -> Arc<Dispatcher> {
+        let pusher = Pusher::new(config.push).expect("a plain HTTP client always builds");
+        let seed = app.now().ms() as u64 | 1;
+        Arc::new(Dispatcher {
+            app,
+            config,
+            pusher,
+            lanes: Mutex::new(Lanes::default()),
+            slot_freed: Notify::new(),
+            parked: Mutex::new(BTreeMap::new()),
+            random: Mutex::new(seed),
+        })
+    }
+
+    fn lanes(&self) -> MutexGuard<'_, Lanes> {
+        self.lanes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Resolves when the dispatcher should run before its interval: new messages, a new worker,
+    /// or a freed slot.
+    pub async fn wake(&self) {
+        tokio::select! {
+            _ = self.app.messages_queued() => {}
+            _ = self.app.registry().worker_connected() => {}
+            _ = self.slot_freed.notified() => {}
+        }
+    }
+
+    /// One pass: reclaim idle slots, then claim and start deliveries until nothing is due.
+    pub async fn pass(self: Arc<Self>) {
+        if self.app.is_paused() {
+            return;
+        }
+        self.reclaim_idle_slots();
+        if let Err(error) = self.wake_parked_lanes().await {
+            tracing::warn!(%error, "waking parked lanes failed; their parks expire on their own");
+        }
+        for _ in 0..ROUNDS_PER_PASS_MAX {
+            match self.round().await {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "dispatch round failed; the next pass retries");
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Makes parked messages due again on lanes that now have room (a worker connected, a slot
+    /// freed), so they do not wait for their park to expire.
+    async fn wake_parked_lanes(&self) -> Result<(), resolute_store::StoreError> {
+        let ready: Vec<String> = {
+            // Lock order everywhere: lanes, then parked.
+            let lanes = self.lanes();
+            let mut parked = self
+                .parked
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let ready: Vec<String> = parked
+                .iter()
+                .filter(|(lane, address)| match self.route_address(address) {
+                    Route::Lane { limit } => lanes.active(lane) < limit,
+                    Route::Park => false,
+                    Route::Drop(_) => true,
+                })
+                .map(|(lane, _)| lane.clone())
+                .collect();
+            for lane in &ready {
+                parked.remove(lane);
+            }
+            ready
+        };
+        if ready.is_empty() {
+            return Ok(());
+        }
+        self.app
+            .execute(Command::WakeLanes { lanes: ready }, self.app.now())
+            .await
+            .map(|_| ())
+    }
+
+    fn remember_parked(&self, lane: &str, address: &str) {
+        let mut parked = self
+            .parked
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if parked.len() < PARKED_LANES_MAX || parked.contains_key(lane) {
+            parked.insert(lane.to_owned(), address.to_owned());
+        }
+    }
+
+    fn reclaim_idle_slots(&self) {
+        let now = self.app.now();
+        let reclaimed = self
+            .lanes()
+            .reclaim_stale(now, ms(self.config.slot_ceiling));
+        for slot in &reclaimed {
+            tracing::warn!(
+                lane = %slot.ticket.lane,
+                idle_ms = slot.idle_ms,
+                "delivery slot reclaimed after no progress; its message will be redelivered"
+            );
+        }
+        if !reclaimed.is_empty() {
+            self.slot_freed.notify_one();
+        }
+    }
+}
+
+/// Where a due message goes this round.
+enum Route {
+    /// Deliver through `lane`, which allows `limit` deliveries at once.
+    Lane { limit: usize },
+    /// Nobody can take it now (no worker in its poll group): leave it parked.
+    Park,
+    /// It can never be delivered: unroutable or an unsupported transport.
+    Drop(&'static str),
+}
+
+/// What a round decided for its due messages.
+#[derive(Default)]
+struct Plan {
+    claims: Vec<Claim>,
+    tickets: Vec<Ticket>,
+    parks: Vec<MessageKey>,
+    drops: Vec<MessageKey>,
+}
+
+impl Dispatcher {
+    /// Reads one batch of due messages, claims what lanes can take, parks the rest. Returns true
+    /// when the batch was full, so another round may find more.
+    async fn round(self: &Arc<Self>) -> Result<bool, resolute_store::StoreError> {
+        let now = self.app.now();
+        let limit = self.config.batch;
+        let Reply::DueMessages(due) = self
+            .app
+            .execute(Command::DueMessages { limit }, now)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let plan = self.plan(&due, now);
+        let command = Command::ClaimMessages {
+            claims: plan.claims,
+            parks: plan.parks,
+            park_until: now.plus_ms(ms(self.config.park)),
+            drops: plan.drops,
+            lease_until: now.plus_ms(ms(self.lease())),
+        };
+        let claimed = match self.app.execute(command, now).await {
+            Ok(Reply::ClaimMessages(claimed)) => claimed,
+            Ok(_) => Vec::new(),
+            Err(error) => {
+                self.finish_all(&plan.tickets);
+                return Err(error);
+            }
+        };
+        self.start_deliveries(claimed, plan.tickets);
+        Ok(due.len() >= limit)
+    }
+
+    /// A claimed row stays leased this long; after a crash its message becomes due again.
+    fn lease(&self) -> Duration {
+        self.config
+            .push
+            .request_timeout
+            .max(self.config.poll_write_timeout)
+            + Duration::from_secs(5)
+    }
+
+    fn plan(&self, due: &[Message], now: Timestamp) -> Plan {
+        let mut plan = Plan::default();
+        let mut lanes = self.lanes();
+        for message in due {
+            let key = message.key();
+            match self.route(message) {
+                Route::Drop(reason) => {
+                    tracing::warn!(address = %message.address, reason, "message dropped");
+                    plan.drops.push(key);
+                }
+                Route::Park => {
+                    self.remember_parked(&message.lane, &message.address);
+                    plan.parks.push(key);
+                }
+                Route::Lane { limit } => match lanes.try_start(&message.lane, &key, limit, now) {
+                    Ok(ticket) => {
+                        plan.claims.push(Claim {
+                            key,
+                            version: message.version(),
+                            attempts: message.attempts,
+                        });
+                        plan.tickets.push(ticket);
+                    }
+                    Err(Refusal::Full) => {
+                        self.warn_lane_blocked(&lanes, &message.lane, limit, now);
+                        self.remember_parked(&message.lane, &message.address);
+                        plan.parks.push(key);
+                    }
+                    Err(Refusal::InFlight) => {}
+                },
+            }
+        }
+        plan
+    }
+
+    fn route(&self, message: &Message) -> Route {
+        self.route_address(&message.address)
+    }
+
+    fn route_address(&self, address: &str) -> Route {
+        match Address::parse(address) {
+            None => Route::Drop("unroutable address"),
+            Some(Address::Poll {
+                cast: Cast::Unicast,
+                id: None,
+                ..
+            }) => Route::Drop("unicast poll address without a worker id"),
+            Some(Address::Poll { cast, group, id }) => {
+                let connections = self.app.registry().connections(&group, cast, id.as_deref());
+                match connections * self.app.registry().buffer() {
+                    0 => Route::Park,
+                    limit => Route::Lane { limit },
+                }
+            }
+            Some(Address::Http { .. }) => Route::Lane {
+                limit: self.config.push_slots_per_lane,
+            },
+            Some(Address::Gcps { .. } | Address::Bash { .. }) => {
+                Route::Drop("transport not supported by resolute")
+            }
+        }
+    }
+
+    /// The decision point that used to be silent in the field reports: say that a lane is full.
+    fn warn_lane_blocked(&self, lanes: &Lanes, lane: &str, limit: usize, now: Timestamp) {
+        let report = lanes
+            .reports(now)
+            .into_iter()
+            .find(|report| report.lane == lane);
+        if let Some(report) = report.filter(|report| report.refused == 1) {
+            tracing::warn!(
+                lane,
+                active = report.active,
+                max = limit,
+                oldest_active_ms = report.oldest_active_ms.unwrap_or(0),
+                "dispatch blocked: lane full; messages parked until a slot frees"
+            );
+        }
+    }
+
+    fn finish_all(&self, tickets: &[Ticket]) {
+        let mut lanes = self.lanes();
+        for ticket in tickets {
+            lanes.finish(ticket);
+        }
+    }
+
+    fn start_deliveries(self: &Arc<Self>, claimed: Vec<ClaimedMessage>, tickets: Vec<Ticket>) {
+        let mut tickets: std::collections::HashMap<MessageKey, Ticket> = tickets
+            .into_iter()
+            .map(|ticket| (ticket.key.clone(), ticket))
+            .collect();
+        for message in claimed {
+            if let Some(ticket) = tickets.remove(&message.key) {
+                self.start_delivery(message, ticket);
+            }
+        }
+        // Claims the store found moot (a newer version, a task no longer pending) free their slot.
+        self.finish_all(&tickets.into_values().collect::<Vec<_>>());
+    }
+
+    fn start_delivery(self: &Arc<Self>, message: ClaimedMessage, ticket: Ticket) {
+        let server_url = &self.app.config().server_url;
+        let payload: Arc<str> = match &message.body {
+            ClaimedBody::Execute { task_id, version } => {
+                resolute_api::execute_message(task_id, *version, server_url).into()
+            }
+            ClaimedBody::Unblock { promise } => resolute_api::unblock_message(promise).into(),
+        };
+        let dispatcher = self.clone();
+        tokio::spawn(async move {
+            let delivered = dispatcher.deliver(&message.address, payload).await;
+            dispatcher.settle(message, ticket, delivered).await;
+        });
+    }
+
+    /// Hands one payload to its transport; true when it was handed off.
+    async fn deliver(&self, address: &str, payload: Arc<str>) -> bool {
+        match Address::parse(address) {
+            Some(Address::Poll { cast, group, id }) => {
+                let (written, was_written) = oneshot::channel();
+                let delivery = Delivery {
+                    payload,
+                    written: Some(written),
+                };
+                let handed = self
+                    .app
+                    .registry()
+                    .hand_off(&group, cast, id.as_deref(), delivery);
+                if handed.is_err() {
+                    return false;
+                }
+                let wait = tokio::time::timeout(self.config.poll_write_timeout, was_written);
+                matches!(wait.await, Ok(Ok(())))
+            }
+            Some(Address::Http { url }) => match self.pusher.push(&url, payload).await {
+                Ok(()) => true,
+                Err(error) => {
+                    tracing::debug!(%url, %error, "push failed; will retry");
+                    false
+                }
+            },
+            _ => false,
+        }
+    }
+
+    /// Records the outcome, unless the slot was reclaimed meanwhile (then the late outcome is
+    /// ignored: the message is already due again).
+    async fn settle(&self, message: ClaimedMessage, ticket: Ticket, delivered: bool) {
+        if !self.lanes().finish(&ticket) {
+            return;
+        }
+        self.slot_freed.notify_one();
+        let now = self.app.now();
+        let outcome = if delivered {
+            DeliveryOutcome::Delivered
+        } else if matches!(message.body, ClaimedBody::Unblock { .. })
+            && message.attempts >= self.config.unblock_attempts_max
+        {
+            tracing::error!(address = %message.address, attempts = message.attempts, "unblock abandoned");
+            DeliveryOutcome::Abandoned
+        } else {
+            let delay = retry_delay_ms(
+                message.attempts,
+                ms(self.config.retry_base),
+                ms(self.config.retry_max),
+                self.next_random(),
+            );
+            DeliveryOutcome::RetryAt(now.plus_ms(delay))
+        };
+        let command = Command::SettleDelivery {
+            key: message.key.clone(),
+            version: message.version,
+            attempts: message.attempts,
+            outcome,
+        };
+        if let Err(error) = self.app.execute(command, now).await {
+            tracing::warn!(%error, "recording a delivery outcome failed; the lease will expire");
+        }
+    }
+
+    /// xorshift64: jitter only needs to be spread, not unpredictable.
+    fn next_random(&self) -> u64 {
+        let mut state = self
+            .random
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+}

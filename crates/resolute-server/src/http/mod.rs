@@ -1,0 +1,39 @@
+//! The HTTP routes of the API listener.
+
+mod health;
+mod legacy;
+mod panic;
+mod rpc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get, post};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::app::App;
+
+/// The metrics listener's router: `GET /metrics` only.
+pub fn metrics_router(app: App) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .with_state(app)
+}
+
+/// Builds the API router: the RPC endpoint, health, readiness and the legacy-path answers.
+pub fn router(app: App) -> Router {
+    let body_limit = app.config().body_limit_bytes;
+    let mut router = Router::new()
+        .route("/", post(rpc::handle))
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/poll/:group/:id", get(crate::poll::sse::connect));
+    for base in ["/promises", "/schedules", "/tasks"] {
+        router = router
+            .route(base, any(legacy::gone))
+            .route(&format!("{base}/*rest"), any(legacy::gone));
+    }
+    router
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::custom(panic::into_response))
+        .with_state(app)
+}

@@ -1,0 +1,82 @@
+//! `POST /`: the RPC endpoint. Parse, execute, render — every rule lives below this file.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use resolute_api::{ApiError, Operation, Rendered};
+use resolute_core::Timestamp;
+
+use crate::app::App;
+
+pub async fn handle(State(app): State<App>, body: Bytes) -> Response {
+    let envelope = match resolute_api::parse_envelope(&body, app.config().debug) {
+        Ok(envelope) => envelope,
+        Err(error) => return respond(error.render()),
+    };
+    let kind = envelope.kind().to_owned();
+    let corr_id = envelope.corr_id().to_owned();
+    let now = envelope
+        .debug_time()
+        .map(Timestamp)
+        .unwrap_or_else(|| app.now());
+    let started = std::time::Instant::now();
+    let rendered = match envelope.into_operation() {
+        Ok(operation) => run(&app, operation, &kind, &corr_id, now).await,
+        Err(error) => error.render(),
+    };
+    record(&app, &kind, rendered.status, started.elapsed());
+    respond(rendered)
+}
+
+/// Counts requests that got past the envelope checks, like the reference does.
+fn record(app: &App, kind: &str, status: u16, elapsed: std::time::Duration) {
+    let kind = crate::metrics::kind_label(kind);
+    let metrics = app.metrics();
+    metrics
+        .requests
+        .get_or_create(&crate::metrics::RequestLabels { kind, status })
+        .inc();
+    let labels = crate::metrics::KindLabels { kind };
+    metrics
+        .request_seconds
+        .get_or_create(&labels)
+        .observe(elapsed.as_secs_f64());
+}
+
+async fn run(
+    app: &App,
+    operation: Operation,
+    kind: &str,
+    corr_id: &str,
+    now: Timestamp,
+) -> Rendered {
+    match operation {
+        Operation::Kernel(command) => match app.execute(command, now).await {
+            Ok(reply) => resolute_api::render(kind, corr_id, &reply),
+            Err(error) => ApiError::internal(kind, corr_id, &error).render(),
+        },
+        Operation::DebugStart => {
+            app.set_paused(true);
+            resolute_api::render_empty(kind, corr_id)
+        }
+        Operation::DebugStop => {
+            app.set_paused(false);
+            resolute_api::render_empty(kind, corr_id)
+        }
+        Operation::DebugTick { time } => match app.run_timeouts(Timestamp(time)).await {
+            Ok(_) => resolute_api::render_tick(kind, corr_id),
+            Err(error) => ApiError::internal(kind, corr_id, &error).render(),
+        },
+    }
+}
+
+fn respond(rendered: Rendered) -> Response {
+    let status = StatusCode::from_u16(rendered.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        rendered.body,
+    )
+        .into_response()
+}

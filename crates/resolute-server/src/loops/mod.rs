@@ -1,0 +1,53 @@
+//! Background loops of the edge, each started under the supervisor.
+
+pub mod timeouts;
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::App;
+use crate::dispatch::{DispatchConfig, Dispatcher};
+use crate::supervisor::LoopSpec;
+
+/// A timeout pass drains bounded batches; anything slower than this is wedged.
+const TIMEOUTS_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The dispatcher's reconciliation pass runs at least this often, whatever the wake-ups did.
+const DISPATCH_INTERVAL: Duration = Duration::from_secs(1);
+/// A dispatch pass only reads, claims and spawns deliveries; it never awaits a delivery.
+const DISPATCH_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Starts every background loop; they stop when `shutdown` turns true.
+pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let timeouts = LoopSpec {
+        name: "timeouts",
+        interval: app.config().timeouts_interval,
+        deadline: TIMEOUTS_DEADLINE,
+    };
+    let pass_app = app.clone();
+    let timeouts = app.supervisor().spawn(
+        timeouts,
+        move || timeouts::iteration(pass_app.clone()),
+        std::future::pending::<()>,
+        shutdown.clone(),
+    );
+    let dispatcher = Dispatcher::new(app.clone(), DispatchConfig::default());
+    let dispatch = LoopSpec {
+        name: "dispatcher",
+        interval: DISPATCH_INTERVAL,
+        deadline: DISPATCH_DEADLINE,
+    };
+    let (pass, wake) = (dispatcher.clone(), dispatcher);
+    let dispatch = app.supervisor().spawn(
+        dispatch,
+        move || pass.clone().pass(),
+        move || {
+            let wake = wake.clone();
+            async move { wake.wake().await }
+        },
+        shutdown,
+    );
+    vec![timeouts, dispatch]
+}

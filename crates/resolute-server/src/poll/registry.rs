@@ -1,0 +1,251 @@
+//! The registry of connected SSE workers, grouped by poll group.
+//!
+//! Hand-off is non-blocking (`try_send` into a per-connection bounded queue) and the lock is never
+//! held across an await, so a slow worker can only fill its own queue. A message is *delivered*
+//! when its connection's stream hands it to the socket; the [`Delivery`] acknowledges that moment.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use resolute_core::address::Cast;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// Limits of the poll transport.
+#[derive(Clone, Copy, Debug)]
+pub struct RegistryConfig {
+    /// Open SSE connections allowed across all groups.
+    pub connections_max: usize,
+    /// Messages queued per connection before it counts as full.
+    pub buffer: usize,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            connections_max: 1000,
+            buffer: 100,
+        }
+    }
+}
+
+/// One message on its way to a worker: the SSE `data:` payload and who to tell once written.
+#[derive(Debug)]
+pub struct Delivery {
+    pub payload: Arc<str>,
+    pub written: Option<oneshot::Sender<()>>,
+}
+
+impl Delivery {
+    /// Reports that the stream handed the payload to the socket.
+    pub fn mark_written(&mut self) {
+        if let Some(written) = self.written.take() {
+            let _ = written.send(());
+        }
+    }
+}
+
+struct Connection {
+    key: u64,
+    worker: String,
+    sender: mpsc::Sender<Delivery>,
+}
+
+#[derive(Default)]
+struct Groups {
+    by_group: HashMap<String, Vec<Connection>>,
+    total: usize,
+    next_key: u64,
+    /// Rotates anycast choices among equally free connections.
+    rotation: usize,
+}
+
+/// Why a registration was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RegisterError {
+    AtCapacity,
+}
+
+/// Why a hand-off did not happen; the message stays in the outbox for a later attempt.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HandOffError {
+    NoWorker,
+    Full,
+}
+
+pub struct Registry {
+    config: RegistryConfig,
+    groups: Mutex<Groups>,
+    /// Poked whenever a worker connects, so messages waiting for its group go out at once.
+    connected: Notify,
+}
+
+/// Removes its connection from the registry when the SSE stream is dropped.
+pub struct Registration {
+    registry: Arc<Registry>,
+    group: String,
+    key: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.registry.unregister(&self.group, self.key);
+    }
+}
+
+impl Registry {
+    pub fn new(config: RegistryConfig) -> Registry {
+        Registry {
+            config,
+            groups: Mutex::new(Groups::default()),
+            connected: Notify::new(),
+        }
+    }
+
+    /// A poisoned lock only means another thread panicked mid-update of plain data; keep going.
+    fn lock(&self) -> MutexGuard<'_, Groups> {
+        self.groups
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds a connection for `worker` in `group`; the receiver feeds its SSE stream.
+    pub fn register(
+        self: &Arc<Self>,
+        group: &str,
+        worker: &str,
+    ) -> Result<(Registration, mpsc::Receiver<Delivery>), RegisterError> {
+        let (sender, receiver) = mpsc::channel(self.config.buffer.max(1));
+        let key = {
+            let mut groups = self.lock();
+            if groups.total >= self.config.connections_max {
+                return Err(RegisterError::AtCapacity);
+            }
+            groups.next_key += 1;
+            let key = groups.next_key;
+            let connection = Connection {
+                key,
+                worker: worker.to_owned(),
+                sender,
+            };
+            groups
+                .by_group
+                .entry(group.to_owned())
+                .or_default()
+                .push(connection);
+            groups.total += 1;
+            key
+        };
+        self.connected.notify_one();
+        let registration = Registration {
+            registry: self.clone(),
+            group: group.to_owned(),
+            key,
+        };
+        Ok((registration, receiver))
+    }
+
+    fn unregister(&self, group: &str, key: u64) {
+        let mut groups = self.lock();
+        let Some(connections) = groups.by_group.get_mut(group) else {
+            return;
+        };
+        let before = connections.len();
+        connections.retain(|connection| connection.key != key);
+        let removed = before - connections.len();
+        if connections.is_empty() {
+            groups.by_group.remove(group);
+        }
+        groups.total -= removed;
+    }
+
+    /// Resolves when a worker has connected since the last call.
+    pub async fn worker_connected(&self) {
+        self.connected.notified().await
+    }
+
+    /// Connections that can take a message for this address: the named worker's for unicast,
+    /// the whole group's for anycast.
+    pub fn connections(&self, group: &str, cast: Cast, worker: Option<&str>) -> usize {
+        let groups = self.lock();
+        let Some(connections) = groups.by_group.get(group) else {
+            return 0;
+        };
+        match (cast, worker) {
+            (Cast::Unicast, Some(worker)) => connections
+                .iter()
+                .filter(|connection| connection.worker == worker)
+                .count(),
+            (Cast::Unicast, None) => 0,
+            (Cast::Anycast, _) => connections.len(),
+        }
+    }
+
+    /// Messages each connection may have queued.
+    pub fn buffer(&self) -> usize {
+        self.config.buffer.max(1)
+    }
+
+    /// Hands a message to one connection without waiting.
+    pub fn hand_off(
+        &self,
+        group: &str,
+        cast: Cast,
+        worker: Option<&str>,
+        delivery: Delivery,
+    ) -> Result<(), HandOffError> {
+        let mut groups = self.lock();
+        groups.rotation = groups.rotation.wrapping_add(1);
+        let rotation = groups.rotation;
+        let connections = groups.by_group.get(group).ok_or(HandOffError::NoWorker)?;
+        let chosen = choose(connections, cast, worker, rotation).ok_or(HandOffError::NoWorker)?;
+        chosen
+            .sender
+            .try_send(delivery)
+            .map_err(|_| HandOffError::Full)
+    }
+
+    /// Open connections per group, for health and metrics.
+    pub fn connections_by_group(&self) -> Vec<(String, usize)> {
+        let groups = self.lock();
+        let mut counts: Vec<_> = groups
+            .by_group
+            .iter()
+            .map(|(group, list)| (group.clone(), list.len()))
+            .collect();
+        counts.sort();
+        counts
+    }
+
+    pub fn total_connections(&self) -> usize {
+        self.lock().total
+    }
+}
+
+/// Unicast: the first-registered connection of that worker. Anycast: the named worker if present,
+/// else the connection with the most free queue slots (rotating among equals).
+fn choose<'a>(
+    connections: &'a [Connection],
+    cast: Cast,
+    worker: Option<&str>,
+    rotation: usize,
+) -> Option<&'a Connection> {
+    let named = worker.and_then(|worker| {
+        connections
+            .iter()
+            .find(|c| c.worker == worker && c.sender.capacity() > 0)
+    });
+    match cast {
+        Cast::Unicast => worker.and_then(|worker| connections.iter().find(|c| c.worker == worker)),
+        Cast::Anycast => named.or_else(|| {
+            let best = connections.iter().map(|c| c.sender.capacity()).max()?;
+            let equals: Vec<_> = connections
+                .iter()
+                .filter(|c| c.sender.capacity() == best)
+                .collect();
+            equals.get(rotation % equals.len()).copied()
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,106 @@
+//! Command-line flags, named as Resonate names them so existing deployment scripts keep working.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use resolute_core::KernelConfig;
+use resolute_server::ServerConfig;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "resolute",
+    version,
+    about = "A durable promise and task-dispatch server"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (embedded SQLite by default).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port of the API listener.
+    #[arg(long, env = "RESONATE_SERVER__PORT", default_value_t = 8001)]
+    pub server_port: u16,
+    /// Address the API listener binds.
+    #[arg(long, env = "RESONATE_SERVER__BIND", default_value = "0.0.0.0")]
+    pub server_bind: IpAddr,
+    /// Host used to build the default server URL.
+    #[arg(long, env = "RESONATE_SERVER__HOST", default_value = "localhost")]
+    pub server_host: String,
+    /// URL workers are told to call back (`serverUrl` in execute messages).
+    #[arg(long, env = "RESONATE_SERVER__URL")]
+    pub server_url: Option<String>,
+    /// Port of the Prometheus `/metrics` listener; 0 disables it.
+    #[arg(
+        long,
+        env = "RESONATE_OBSERVABILITY__METRICS_PORT",
+        default_value_t = 9090
+    )]
+    pub observability_metrics_port: u16,
+    /// Storage backend.
+    #[arg(long, env = "RESONATE_STORAGE__TYPE", default_value = "sqlite")]
+    pub storage_type: String,
+    /// SQLite database file (`:memory:` keeps nothing).
+    #[arg(
+        long,
+        env = "RESONATE_STORAGE__SQLITE__PATH",
+        default_value = "resolute.db"
+    )]
+    pub storage_sqlite_path: PathBuf,
+    /// Enables the debug operations and `resonate:debug_time`.
+    #[arg(long, env = "RESONATE_DEBUG")]
+    pub debug: bool,
+    /// Log level (overridden by RUST_LOG).
+    #[arg(long, env = "RESONATE_LEVEL", default_value = "info")]
+    pub level: String,
+    /// Milliseconds before a pending task's execute is sent again.
+    #[arg(long, env = "RESONATE_TASKS__RETRY_TIMEOUT", default_value_t = 30_000)]
+    pub tasks_retry_timeout: u64,
+    /// Milliseconds between timeout passes.
+    #[arg(
+        long,
+        env = "RESONATE_TIMEOUTS__POLL_INTERVAL",
+        default_value_t = 1_000
+    )]
+    pub timeouts_poll_interval: u64,
+}
+
+impl ServeArgs {
+    /// Maps the flags onto the server's typed configuration, rejecting nonsense early.
+    pub fn server_config(&self) -> anyhow::Result<ServerConfig> {
+        anyhow::ensure!(
+            self.tasks_retry_timeout >= 1,
+            "--tasks-retry-timeout must be at least 1"
+        );
+        anyhow::ensure!(
+            self.timeouts_poll_interval >= 1,
+            "--timeouts-poll-interval must be at least 1"
+        );
+        let server_url = self
+            .server_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}:{}", self.server_host, self.server_port));
+        let metrics_listen = (self.observability_metrics_port != 0)
+            .then(|| SocketAddr::from(([0, 0, 0, 0], self.observability_metrics_port)));
+        Ok(ServerConfig {
+            listen: SocketAddr::new(self.server_bind, self.server_port),
+            server_url,
+            metrics_listen,
+            debug: self.debug,
+            kernel: KernelConfig {
+                retry_timeout_ms: i64::try_from(self.tasks_retry_timeout).unwrap_or(i64::MAX),
+            },
+            timeouts_interval: Duration::from_millis(self.timeouts_poll_interval),
+            ..ServerConfig::default()
+        })
+    }
+}

@@ -1,0 +1,128 @@
+//! Starts a real resolute process on loopback and talks the protocol to it over HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// A resolute server process owned by one test; killed (by PID, it is our child) on drop.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// How long a freshly spawned server may take to print its listening line.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
+
+impl Server {
+    /// A debug-mode server on a fresh SQLite file with a random loopback port.
+    pub fn start() -> Server {
+        Server::start_with(&["--debug"])
+    }
+
+    pub fn start_with(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("test.db");
+        Server::spawn(dir, &db, extra)
+    }
+
+    fn spawn(dir: tempfile::TempDir, db: &std::path::Path, extra: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_resolute"))
+            .args(["serve", "--server-port", "0", "--server-bind", "127.0.0.1"])
+            .args(["--observability-metrics-port", "0", "--storage-sqlite-path"])
+            .arg(db)
+            .args(extra)
+            .env("RUST_LOG", "warn,resolute=info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn resolute");
+        let url = read_listen_url(&mut child);
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("http client");
+        Server {
+            child,
+            url,
+            client,
+            _dir: dir,
+        }
+    }
+
+    /// Sends one envelope; returns the HTTP status and the parsed body.
+    pub async fn rpc(&self, kind: &str, data: Value) -> (u16, Value) {
+        self.send(json!({"kind": kind, "head": head(None), "data": data}))
+            .await
+    }
+
+    /// Sends one envelope at a given debug time.
+    pub async fn rpc_at(&self, time: i64, kind: &str, data: Value) -> (u16, Value) {
+        self.send(json!({"kind": kind, "head": head(Some(time)), "data": data}))
+            .await
+    }
+
+    pub async fn send(&self, envelope: Value) -> (u16, Value) {
+        self.post_raw(envelope.to_string().into_bytes()).await
+    }
+
+    pub async fn post_raw(&self, body: Vec<u8>) -> (u16, Value) {
+        let response = self
+            .client
+            .post(&self.url)
+            .body(body)
+            .send()
+            .await
+            .expect("post");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .client
+            .get(format!("{}{}", self.url, path))
+            .send()
+            .await
+            .expect("get");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn head(time: Option<i64>) -> Value {
+    let mut head = json!({"corrId": "it", "version": "2026-04-01"});
+    if let Some(time) = time {
+        head["resonate:debug_time"] = json!(time);
+    }
+    head
+}
+
+/// Reads stdout until the server announces its address, with a deadline.
+fn read_listen_url(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("stdout");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.split("listening on ").nth(1) {
+                let _ = sender.send(url.trim().to_owned());
+            }
+        }
+    });
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    receiver
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        .expect("server did not announce its address in time")
+}
