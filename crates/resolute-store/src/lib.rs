@@ -7,6 +7,7 @@ mod facade;
 mod mem;
 mod memstore;
 pub mod sqlite;
+pub mod workload;
 
 pub use error::StoreError;
 pub use facade::{run_command, Executed, Store, StoreFuture};

@@ -91,6 +91,20 @@ pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
     Ok(connection)
 }
 
+/// Runs `f` in a transaction on a bare connection (conformance tests drive `Txn` directly).
+#[cfg(test)]
+pub(crate) fn with_txn<T>(
+    conn: &Connection,
+    f: impl FnOnce(&mut dyn Txn) -> TxnResult<T>,
+) -> TxnResult<T> {
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(rows::sql_error)?;
+    let result = f(&mut SqliteTxn { conn });
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    conn.execute_batch(end).map_err(rows::sql_error)?;
+    result
+}
+
 /// The SQLite store. Dropping it closes the queue; the writer finishes its batch and exits.
 pub struct SqliteStore {
     writer: writer::WriterHandle,

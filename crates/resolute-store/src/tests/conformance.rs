@@ -1,0 +1,533 @@
+//! One conformance suite, run against every backend: what each `Write` does and what each `Txn`
+//! read promises (filter, order, bound). A PostgreSQL backend joins by adding a factory.
+
+use resolute_core::command::{Page, PromiseQuery, TaskQuery};
+use resolute_core::txn::TxnResult;
+use resolute_core::{
+    MessageBody, MessageKey, Promise, PromiseState, Task, TaskState, TaskTimer, TimerKind,
+    Timestamp, Txn, TxnError, TxnErrorKind, Value, Write,
+};
+
+use crate::MemStore;
+
+/// A backend under test: runs a closure in one transaction, kept only on success.
+trait Backend {
+    fn run(&self, f: &mut dyn FnMut(&mut dyn Txn) -> TxnResult<()>) -> TxnResult<()>;
+}
+
+impl Backend for MemStore {
+    fn run(&self, f: &mut dyn FnMut(&mut dyn Txn) -> TxnResult<()>) -> TxnResult<()> {
+        self.transaction(|txn| f(txn))
+    }
+}
+
+impl Backend for rusqlite::Connection {
+    fn run(&self, f: &mut dyn FnMut(&mut dyn Txn) -> TxnResult<()>) -> TxnResult<()> {
+        crate::sqlite::with_txn(self, |txn| f(txn))
+    }
+}
+
+/// Every backend, fresh. SQLite runs both in memory and on a file.
+fn backends() -> Vec<(&'static str, Box<dyn Backend>, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = crate::sqlite::open_connection(&dir.path().join("c.db")).expect("sqlite file");
+    let memory = crate::sqlite::open_connection(std::path::Path::new(":memory:")).expect("sqlite");
+    vec![
+        ("mem", Box::new(MemStore::default()), None),
+        ("sqlite-memory", Box::new(memory), None),
+        ("sqlite-file", Box::new(file), Some(dir)),
+    ]
+}
+
+fn each(check: impl Fn(&str, &dyn Backend)) {
+    for (name, backend, _dir) in backends() {
+        check(name, backend.as_ref());
+    }
+}
+
+fn promise(id: &str, timeout_at: i64, tags: &[(&str, &str)]) -> Promise {
+    Promise {
+        id: id.into(),
+        state: PromiseState::Pending,
+        param: Value {
+            headers: Some([("h".into(), "v".into())].into()),
+            data: Some("ZA==".into()),
+        },
+        value: Value::default(),
+        tags: tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        timeout_at: Timestamp(timeout_at),
+        created_at: Timestamp(1),
+        settled_at: None,
+    }
+}
+
+fn task(id: &str, state: TaskState, timer: Option<(TimerKind, i64)>) -> Task {
+    let timer = timer.map(|(kind, at)| TaskTimer {
+        kind,
+        at: Timestamp(at),
+        pid: (kind == TimerKind::Lease).then(|| "w".to_owned()),
+        ttl_ms: 5,
+    });
+    Task {
+        id: id.into(),
+        state,
+        version: 3,
+        timer,
+        resumes: 0,
+    }
+}
+
+fn write_all(backend: &dyn Backend, writes: Vec<Write>) {
+    let mut writes = Some(writes);
+    backend
+        .run(&mut |txn| {
+            for write in writes.take().unwrap_or_default() {
+                txn.write(write)?;
+            }
+            Ok(())
+        })
+        .expect("writes");
+}
+
+fn read<T>(backend: &dyn Backend, f: impl Fn(&dyn Txn) -> TxnResult<T>) -> T {
+    let mut out = None;
+    backend
+        .run(&mut |txn| {
+            out = Some(f(txn)?);
+            Ok(())
+        })
+        .expect("read");
+    out.expect("read ran")
+}
+
+#[test]
+fn promises_round_trip_and_settle() {
+    each(|name, backend| {
+        let stored = promise("p", 10, &[("resonate:branch", "b"), ("k", "v")]);
+        write_all(backend, vec![Write::InsertPromise(stored.clone())]);
+        assert_eq!(
+            read(backend, |t| t.promise("p")),
+            Some(stored.clone()),
+            "{name}"
+        );
+        let value = Value {
+            headers: None,
+            data: Some("eQ==".into()),
+        };
+        write_all(
+            backend,
+            vec![Write::SettlePromise {
+                id: "p".into(),
+                state: PromiseState::Resolved,
+                value: value.clone(),
+                settled_at: Timestamp(7),
+            }],
+        );
+        let settled = read(backend, |t| t.promise("p")).unwrap();
+        assert_eq!(
+            (settled.state, settled.value, settled.settled_at),
+            (PromiseState::Resolved, value, Some(Timestamp(7))),
+            "{name}"
+        );
+        assert_eq!(read(backend, |t| t.branch_promises("b")).len(), 1, "{name}");
+        assert_eq!(read(backend, |t| t.promise("nope")), None, "{name}");
+    });
+}
+
+#[test]
+fn expired_promises_are_pending_ordered_and_bounded() {
+    each(|name, backend| {
+        let mut settled = promise("s", 1, &[]);
+        settled.state = PromiseState::Resolved;
+        write_all(
+            backend,
+            vec![
+                Write::InsertPromise(promise("c", 5, &[])),
+                Write::InsertPromise(promise("b", 5, &[])),
+                Write::InsertPromise(promise("a", 9, &[])),
+                Write::InsertPromise(promise("late", 50, &[])),
+                Write::InsertPromise(settled),
+            ],
+        );
+        let ids = |limit| {
+            read(backend, |t| t.expired_promises(Timestamp(10), limit))
+                .into_iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(10), vec!["b", "c", "a"], "{name}");
+        assert_eq!(ids(2), vec!["b", "c"], "{name}");
+    });
+}
+
+#[test]
+fn tasks_carry_their_timer_and_count_ready_callbacks() {
+    each(|name, backend| {
+        write_all(
+            backend,
+            vec![
+                Write::InsertTask(task("t1", TaskState::Pending, Some((TimerKind::Retry, 5)))),
+                Write::InsertTask(task("t2", TaskState::Acquired, Some((TimerKind::Lease, 3)))),
+                Write::InsertTask(task("t3", TaskState::Pending, Some((TimerKind::Retry, 99)))),
+                Write::InsertCallback {
+                    awaited: "x".into(),
+                    awaiter: "t1".into(),
+                    ready: true,
+                },
+                Write::InsertCallback {
+                    awaited: "y".into(),
+                    awaiter: "t1".into(),
+                    ready: false,
+                },
+                Write::InsertCallback {
+                    awaited: "y".into(),
+                    awaiter: "t1".into(),
+                    ready: true,
+                },
+            ],
+        );
+        assert_eq!(
+            read(backend, |t| t.task("t1")).unwrap().resumes,
+            1,
+            "{name}: insert keeps the existing pair"
+        );
+        let due = read(backend, |t| {
+            t.due_tasks(TimerKind::Retry, Timestamp(10), 10)
+        });
+        assert_eq!(
+            due.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
+            vec!["t1"],
+            "{name}"
+        );
+        let lease = read(backend, |t| {
+            t.due_tasks(TimerKind::Lease, Timestamp(10), 10)
+        });
+        assert_eq!(
+            lease[0].timer.as_ref().unwrap().pid.as_deref(),
+            Some("w"),
+            "{name}"
+        );
+        write_all(
+            backend,
+            vec![Write::MarkCallbacksReady {
+                awaited: "y".into(),
+            }],
+        );
+        assert_eq!(
+            read(backend, |t| t.task("t1")).unwrap().resumes,
+            2,
+            "{name}"
+        );
+        write_all(
+            backend,
+            vec![Write::DeleteReadyCallbacks {
+                awaiter: "t1".into(),
+            }],
+        );
+        assert_eq!(
+            read(backend, |t| t.task("t1")).unwrap().resumes,
+            0,
+            "{name}"
+        );
+        write_all(
+            backend,
+            vec![
+                Write::InsertCallback {
+                    awaited: "z".into(),
+                    awaiter: "t1".into(),
+                    ready: false,
+                },
+                Write::UpdateTask {
+                    id: "t1".into(),
+                    state: TaskState::Suspended,
+                    version: 4,
+                    timer: None,
+                },
+            ],
+        );
+        let t1 = read(backend, |t| t.task("t1")).unwrap();
+        assert_eq!(
+            (t1.state, t1.version, t1.timer),
+            (TaskState::Suspended, 4, None),
+            "{name}"
+        );
+        assert_eq!(read(backend, |t| t.callbacks_on("z")).len(), 1, "{name}");
+        write_all(
+            backend,
+            vec![Write::DeleteCallbacksOfAwaiter {
+                awaiter: "t1".into(),
+            }],
+        );
+        assert!(read(backend, |t| t.callbacks_on("z")).is_empty(), "{name}");
+    });
+}
+
+#[test]
+fn listeners_are_a_set_per_promise() {
+    each(|name, backend| {
+        write_all(
+            backend,
+            vec![
+                Write::InsertListener {
+                    promise_id: "p".into(),
+                    address: "b".into(),
+                },
+                Write::InsertListener {
+                    promise_id: "p".into(),
+                    address: "a".into(),
+                },
+                Write::InsertListener {
+                    promise_id: "p".into(),
+                    address: "a".into(),
+                },
+                Write::InsertListener {
+                    promise_id: "q".into(),
+                    address: "a".into(),
+                },
+            ],
+        );
+        assert_eq!(
+            read(backend, |t| t.listeners("p")),
+            vec!["a", "b"],
+            "{name}"
+        );
+        write_all(
+            backend,
+            vec![Write::DeleteListeners {
+                promise_id: "p".into(),
+            }],
+        );
+        assert!(read(backend, |t| t.listeners("p")).is_empty(), "{name}");
+        assert_eq!(read(backend, |t| t.listeners("q")).len(), 1, "{name}");
+    });
+}
+
+fn execute_key(id: &str) -> MessageKey {
+    MessageKey::Execute(id.into())
+}
+
+#[test]
+fn executes_upsert_per_task_and_unblocks_insert_once() {
+    each(|name, backend| {
+        let put = |version, due| Write::PutExecute {
+            task_id: "t".into(),
+            version,
+            address: "poll://any@g".into(),
+            lane: "poll:g".into(),
+            due_at: Timestamp(due),
+        };
+        write_all(
+            backend,
+            vec![
+                put(0, 5),
+                Write::LeaseMessage {
+                    key: execute_key("t"),
+                    due_at: Timestamp(50),
+                    attempts: 1,
+                },
+            ],
+        );
+        let leased = read(backend, |t| t.message(&execute_key("t"))).unwrap();
+        assert_eq!(
+            (leased.leased, leased.attempts, leased.due_at),
+            (true, 1, Timestamp(50)),
+            "{name}"
+        );
+        write_all(backend, vec![put(1, 6)]);
+        let replaced = read(backend, |t| t.message(&execute_key("t"))).unwrap();
+        assert_eq!(
+            replaced.body,
+            MessageBody::Execute {
+                task_id: "t".into(),
+                version: 1
+            },
+            "{name}"
+        );
+        assert_eq!(
+            (replaced.leased, replaced.attempts, replaced.due_at),
+            (false, 0, Timestamp(6)),
+            "{name}"
+        );
+        let unblock = |due| Write::PutUnblock {
+            promise_id: "p".into(),
+            address: "poll://uni@c/1".into(),
+            lane: "poll:c/1".into(),
+            due_at: Timestamp(due),
+        };
+        write_all(backend, vec![unblock(3), unblock(9)]);
+        let key = MessageKey::Unblock("p".into(), "poll://uni@c/1".into());
+        assert_eq!(
+            read(backend, |t| t.message(&key)).unwrap().due_at,
+            Timestamp(3),
+            "{name}"
+        );
+        write_all(backend, vec![Write::DeleteMessage { key: key.clone() }]);
+        assert_eq!(read(backend, |t| t.message(&key)), None, "{name}");
+    });
+}
+
+#[test]
+fn due_messages_are_ordered_parked_and_woken_by_lane() {
+    each(|name, backend| {
+        let put = |id: &str, lane: &str, due| Write::PutExecute {
+            task_id: id.into(),
+            version: 0,
+            address: format!("poll://any@{lane}"),
+            lane: lane.into(),
+            due_at: Timestamp(due),
+        };
+        write_all(
+            backend,
+            vec![
+                put("b", "l1", 2),
+                put("a", "l1", 2),
+                put("c", "l2", 1),
+                put("d", "l2", 30),
+            ],
+        );
+        let due = |now, limit| {
+            read(backend, |t| t.due_messages(Timestamp(now), limit))
+                .into_iter()
+                .map(|m| m.key())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            due(10, 10),
+            vec![execute_key("c"), execute_key("a"), execute_key("b")],
+            "{name}"
+        );
+        assert_eq!(due(10, 1), vec![execute_key("c")], "{name}");
+        write_all(
+            backend,
+            vec![
+                Write::DelayMessage {
+                    key: execute_key("a"),
+                    due_at: Timestamp(100),
+                },
+                Write::LeaseMessage {
+                    key: execute_key("b"),
+                    due_at: Timestamp(100),
+                    attempts: 1,
+                },
+                Write::WakeLanes {
+                    lanes: vec!["l1".into()],
+                    now: Timestamp(10),
+                },
+            ],
+        );
+        assert_eq!(
+            due(10, 10),
+            vec![execute_key("c"), execute_key("a")],
+            "{name}: leased rows stay leased"
+        );
+        write_all(backend, vec![Write::ReleaseLeases { now: Timestamp(11) }]);
+        let released = read(backend, |t| t.message(&execute_key("b"))).unwrap();
+        assert_eq!(
+            (released.leased, released.due_at, released.attempts),
+            (false, Timestamp(11), 1),
+            "{name}"
+        );
+    });
+}
+
+#[test]
+fn searches_filter_by_state_and_tags_and_page_by_id() {
+    each(|name, backend| {
+        let mut done = promise("p3", 9, &[("team", "x")]);
+        done.state = PromiseState::Resolved;
+        write_all(
+            backend,
+            vec![
+                Write::InsertPromise(promise("p1", 9, &[("team", "x"), ("other", "1")])),
+                Write::InsertPromise(promise("p2", 9, &[("team", "y")])),
+                Write::InsertPromise(done),
+                Write::InsertPromise(promise("p4", 9, &[("team", "x")])),
+                Write::InsertTask(task("p1", TaskState::Pending, None)),
+                Write::InsertTask(task("p4", TaskState::Halted, None)),
+            ],
+        );
+        let search = |state, tags: &[(&str, &str)], cursor: Option<&str>, limit| {
+            let query = PromiseQuery {
+                state,
+                tags: tags
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                page: Page {
+                    limit,
+                    cursor: cursor.map(str::to_owned),
+                },
+            };
+            read(backend, |t| t.search_promises(&query))
+                .into_iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            search(None, &[("team", "x")], None, 10),
+            vec!["p1", "p3", "p4"],
+            "{name}"
+        );
+        assert_eq!(
+            search(Some(PromiseState::Pending), &[("team", "x")], None, 10),
+            vec!["p1", "p4"],
+            "{name}"
+        );
+        assert_eq!(
+            search(None, &[("team", "x")], Some("p1"), 1),
+            vec!["p3"],
+            "{name}"
+        );
+        assert_eq!(
+            search(None, &[("team", "x"), ("other", "1")], None, 10),
+            vec!["p1"],
+            "{name}"
+        );
+        let tasks = TaskQuery {
+            state: Some(TaskState::Halted),
+            page: Page {
+                limit: 10,
+                cursor: None,
+            },
+        };
+        assert_eq!(read(backend, |t| t.search_tasks(&tasks)).len(), 1, "{name}");
+    });
+}
+
+#[test]
+fn a_failed_transaction_leaves_no_trace() {
+    each(|name, backend| {
+        let failed = backend.run(&mut |txn| {
+            txn.write(Write::InsertPromise(promise("ghost", 1, &[])))?;
+            Err(TxnError::new(TxnErrorKind::Unavailable, "injected"))
+        });
+        assert!(failed.is_err(), "{name}");
+        assert_eq!(read(backend, |t| t.promise("ghost")), None, "{name}");
+    });
+}
+
+#[test]
+fn delete_all_empties_every_table() {
+    each(|name, backend| {
+        write_all(
+            backend,
+            vec![
+                Write::InsertPromise(promise("p", 1, &[])),
+                Write::InsertTask(task("p", TaskState::Pending, None)),
+                Write::InsertListener {
+                    promise_id: "p".into(),
+                    address: "a".into(),
+                },
+                Write::DeleteAll,
+            ],
+        );
+        assert_eq!(
+            read(backend, |t| t.snapshot()),
+            Default::default(),
+            "{name}"
+        );
+    });
+}
