@@ -11,7 +11,8 @@ pub struct Server {
     child: Child,
     pub url: String,
     pub client: reqwest::Client,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+    extra: Vec<String>,
 }
 
 /// How long a freshly spawned server may take to print its listening line.
@@ -25,16 +26,27 @@ impl Server {
 
     pub fn start_with(extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("test.db");
-        Server::spawn(dir, &db, extra)
+        let extra = extra.iter().map(|flag| flag.to_string()).collect();
+        Server::spawn(dir, extra)
     }
 
-    fn spawn(dir: tempfile::TempDir, db: &std::path::Path, extra: &[&str]) -> Server {
+    /// Kills the process with SIGKILL (no shutdown at all) and starts a new one on the same
+    /// database file, as a crash and a restart would.
+    pub fn crash_and_restart(mut self) -> Server {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        let extra = std::mem::take(&mut self.extra);
+        Server::spawn(dir, extra)
+    }
+
+    fn spawn(dir: tempfile::TempDir, extra: Vec<String>) -> Server {
+        let db = dir.path().join("test.db");
         let mut child = Command::new(env!("CARGO_BIN_EXE_resolute"))
             .args(["serve", "--server-port", "0", "--server-bind", "127.0.0.1"])
             .args(["--observability-metrics-port", "0", "--storage-sqlite-path"])
-            .arg(db)
-            .args(extra)
+            .arg(&db)
+            .args(&extra)
             .env("RUST_LOG", "warn,resolute=info")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -49,7 +61,8 @@ impl Server {
             child,
             url,
             client,
-            _dir: dir,
+            dir,
+            extra,
         }
     }
 
@@ -125,4 +138,43 @@ fn read_listen_url(child: &mut Child) -> String {
     receiver
         .recv_timeout(deadline.saturating_duration_since(Instant::now()))
         .expect("server did not announce its address in time")
+}
+
+/// An SSE worker connection: yields the JSON of each `data:` event.
+pub struct Worker {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Worker {
+    pub async fn connect(server: &Server, group: &str, id: &str) -> Worker {
+        let url = format!("{}/poll/{group}/{id}", server.url);
+        let client = reqwest::Client::new();
+        let response = client.get(url).send().await.expect("connect worker");
+        assert_eq!(response.status().as_u16(), 200);
+        Worker {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event's JSON, or `None` if none arrives within `wait`.
+    pub async fn next(&mut self, wait: Duration) -> Option<Value> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let event: String = self.buffer.drain(..end + 2).collect();
+                let data = event.lines().find_map(|line| line.strip_prefix("data:"));
+                match data {
+                    Some(data) => return serde_json::from_str(data.trim()).ok(),
+                    None => continue,
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .ok()?;
+            let bytes = chunk.ok()??;
+            self.buffer.push_str(&String::from_utf8_lossy(&bytes));
+        }
+    }
 }

@@ -1,0 +1,178 @@
+//! Dispatch over real HTTP: SSE poll delivery, HTTP push with retries, delivery after a crash,
+//! parked messages released when a worker connects, and isolation from a hung push target.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use crate::harness::{Server, Worker};
+
+const FAR: i64 = 4_000_000_000_000;
+
+async fn create_for(server: &Server, id: &str, target: &str) {
+    let data = json!({"id": id, "timeoutAt": FAR, "tags": {"resonate:target": target}});
+    let (status, body) = server.rpc("promise.create", data).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+fn task_of(event: &Value) -> (String, i64) {
+    let task = &event["data"]["task"];
+    (
+        task["id"].as_str().unwrap_or_default().to_owned(),
+        task["version"].as_i64().unwrap_or(-1),
+    )
+}
+
+#[tokio::test]
+async fn a_connected_worker_gets_the_execute_at_once() {
+    let server = Server::start_with(&[]);
+    let mut worker = Worker::connect(&server, "workers", "w1").await;
+    let started = Instant::now();
+    create_for(&server, "job", "poll://any@workers").await;
+    let event = worker
+        .next(Duration::from_secs(5))
+        .await
+        .expect("execute delivered");
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "event-driven, not a tick"
+    );
+    assert_eq!(event["kind"], "execute");
+    assert_eq!(task_of(&event), ("job".to_owned(), 0));
+    let port = server.url.rsplit(':').next().unwrap_or_default();
+    assert_eq!(
+        event["head"]["serverUrl"],
+        json!(format!("http://localhost:{port}"))
+    );
+}
+
+#[tokio::test]
+async fn a_message_waits_for_its_group_and_goes_out_when_a_worker_connects() {
+    let server = Server::start_with(&[]);
+    create_for(&server, "early", "poll://any@late").await;
+    // Let a dispatch pass park it (no worker in the group yet).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let connected = Instant::now();
+    let mut worker = Worker::connect(&server, "late", "w1").await;
+    let event = worker
+        .next(Duration::from_secs(5))
+        .await
+        .expect("parked message delivered");
+    assert_eq!(task_of(&event).0, "early");
+    assert!(
+        connected.elapsed() < Duration::from_millis(500),
+        "took {:?}",
+        connected.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn unicast_listeners_get_the_unblock_when_the_promise_settles() {
+    let server = Server::start_with(&[]);
+    let mut client = Worker::connect(&server, "clients", "c1").await;
+    let (status, _) = server
+        .rpc("promise.create", json!({"id": "p", "timeoutAt": FAR}))
+        .await;
+    assert_eq!(status, 200);
+    let listen = json!({"awaited": "p", "address": "poll://uni@clients/c1"});
+    assert_eq!(server.rpc("promise.register_listener", listen).await.0, 200);
+    let settle = json!({"id": "p", "state": "resolved", "value": {"data": "eQ=="}});
+    assert_eq!(server.rpc("promise.settle", settle).await.0, 200);
+    let event = client
+        .next(Duration::from_secs(5))
+        .await
+        .expect("unblock delivered");
+    assert_eq!(event["kind"], "unblock");
+    assert_eq!(event["head"], json!({}));
+    assert_eq!(event["data"]["promise"]["state"], "resolved");
+}
+
+#[tokio::test]
+async fn pending_work_survives_a_crash_and_new_work_keeps_flowing_after_it() {
+    let server = Server::start_with(&[]);
+    for index in 0..20 {
+        create_for(&server, &format!("before.{index}"), "poll://any@g").await;
+    }
+    let server = server.crash_and_restart();
+    let mut worker = Worker::connect(&server, "g", "w1").await;
+    for index in 0..20 {
+        create_for(&server, &format!("after.{index}"), "poll://any@g").await;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 40 {
+        let Some(event) = worker.next(Duration::from_secs(5)).await else {
+            break;
+        };
+        seen.insert(task_of(&event).0);
+    }
+    assert_eq!(seen.len(), 40, "delivered after restart: {seen:?}");
+}
+
+/// A loopback push receiver that answers `fail_first` requests with 500, then 200.
+async fn receiver(fail_first: usize, hang: bool) -> (String, mpsc::Receiver<Value>) {
+    let (sender, received) = mpsc::channel(1024);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let (sender, calls) = (sender.clone(), calls.clone());
+            async move {
+                if hang {
+                    std::future::pending::<()>().await;
+                }
+                if calls.fetch_add(1, Ordering::SeqCst) < fail_first {
+                    return StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                let _ = sender
+                    .send(serde_json::from_str(&body).unwrap_or(Value::Null))
+                    .await;
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/hook"), received)
+}
+
+#[tokio::test]
+async fn push_delivers_and_retries_failures_with_back_off() {
+    let server = Server::start_with(&[]);
+    let (url, mut received) = receiver(2, false).await;
+    create_for(&server, "pushed", &url).await;
+    let event = tokio::time::timeout(Duration::from_secs(10), received.recv()).await;
+    let event = event.expect("delivered after retries").expect("event");
+    assert_eq!(task_of(&event), ("pushed".to_owned(), 0));
+}
+
+#[tokio::test]
+async fn a_hung_push_target_does_not_delay_other_targets() {
+    let server = Server::start_with(&[]);
+    let (hung, _never) = receiver(0, true).await;
+    for index in 0..100 {
+        create_for(&server, &format!("stuck.{index}"), &hung).await;
+    }
+    let (healthy, mut received) = receiver(0, false).await;
+    let mut worker = Worker::connect(&server, "other", "w1").await;
+    let started = Instant::now();
+    create_for(&server, "fine", &healthy).await;
+    create_for(&server, "polled", "poll://any@other").await;
+    let pushed = tokio::time::timeout(Duration::from_secs(3), received.recv()).await;
+    assert!(matches!(pushed, Ok(Some(_))), "healthy push blocked");
+    assert!(
+        worker.next(Duration::from_secs(3)).await.is_some(),
+        "poll blocked"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+}
