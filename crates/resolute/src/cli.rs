@@ -8,6 +8,22 @@ use clap::{Args, Parser, Subcommand};
 use resolute_core::KernelConfig;
 use resolute_server::ServerConfig;
 
+/// The `--storage-sqlite-synchronous` values.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum SynchronousArg {
+    Normal,
+    Full,
+}
+
+impl From<SynchronousArg> for resolute_store::sqlite::Synchronous {
+    fn from(value: SynchronousArg) -> Self {
+        match value {
+            SynchronousArg::Normal => resolute_store::sqlite::Synchronous::Normal,
+            SynchronousArg::Full => resolute_store::sqlite::Synchronous::Full,
+        }
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "resolute",
@@ -56,6 +72,13 @@ pub struct ServeArgs {
         default_value = "resolute.db"
     )]
     pub storage_sqlite_path: PathBuf,
+    /// SQLite durability: `normal` survives kill -9 of the server, `full` also survives power loss.
+    #[arg(
+        long,
+        env = "RESONATE_STORAGE__SQLITE__SYNCHRONOUS",
+        default_value = "normal"
+    )]
+    pub storage_sqlite_synchronous: SynchronousArg,
     /// Enables the debug operations and `resonate:debug_time`.
     #[arg(long, env = "RESONATE_DEBUG")]
     pub debug: bool,

@@ -26,8 +26,13 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "storage type {:?} is not available in this build (supported: sqlite)",
         args.storage_type
     );
-    let store = SqliteStore::open(&args.storage_sqlite_path, config.kernel.clone())
-        .with_context(|| format!("opening {}", args.storage_sqlite_path.display()))?;
+    let synchronous = args.storage_sqlite_synchronous.into();
+    let store = SqliteStore::open_with(
+        &args.storage_sqlite_path,
+        config.kernel.clone(),
+        synchronous,
+    )
+    .with_context(|| format!("opening {}", args.storage_sqlite_path.display()))?;
     tracing::info!(path = %args.storage_sqlite_path.display(), "sqlite store open");
     let store: Arc<dyn Store> = Arc::new(store);
     let runtime = tokio::runtime::Builder::new_multi_thread()

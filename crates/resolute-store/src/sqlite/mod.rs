@@ -1,6 +1,7 @@
 //! The SQLite backend: one connection on its own thread, fed by a bounded queue, committing many
 //! commands per transaction (group commit) and replying only after the commit is durable.
 
+mod checkpoint;
 mod reads;
 mod rows;
 mod schema;
@@ -21,7 +22,7 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 use crate::facade::{Executed, Store, StoreFuture};
 
-pub use schema::schema_version;
+pub use schema::{schema_version, Synchronous};
 
 /// The kernel's view of an open SQLite transaction: statements run on the connection directly, so
 /// later reads see earlier writes.
@@ -84,9 +85,12 @@ impl Txn for SqliteTxn<'_> {
 }
 
 /// Opens a connection with the durability settings and an up-to-date schema.
-pub(crate) fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+pub(crate) fn open_connection(
+    path: &Path,
+    synchronous: Synchronous,
+) -> Result<Connection, StoreError> {
     let mut connection = Connection::open(path).map_err(schema::unavailable)?;
-    schema::configure(&connection)?;
+    schema::configure(&connection, synchronous)?;
     schema::migrate(&mut connection)?;
     Ok(connection)
 }
@@ -108,14 +112,26 @@ pub(crate) fn with_txn<T>(
 /// The SQLite store. Dropping it closes the queue; the writer finishes its batch and exits.
 pub struct SqliteStore {
     writer: writer::WriterHandle,
+    _checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`; `:memory:` keeps nothing.
     pub fn open(path: impl AsRef<Path>, config: KernelConfig) -> Result<SqliteStore, StoreError> {
-        let connection = open_connection(path.as_ref())?;
+        SqliteStore::open_with(path, config, Synchronous::default())
+    }
+
+    /// Opens with an explicit durability level.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        config: KernelConfig,
+        synchronous: Synchronous,
+    ) -> Result<SqliteStore, StoreError> {
+        let connection = open_connection(path.as_ref(), synchronous)?;
+        let writer = writer::spawn(connection, config)?;
         Ok(SqliteStore {
-            writer: writer::spawn(connection, config)?,
+            writer,
+            _checkpointer: checkpoint::start(path.as_ref()),
         })
     }
 

@@ -1,8 +1,11 @@
 //! Connection settings and versioned migrations of the SQLite schema.
 //!
-//! Durability: WAL with `synchronous=FULL` fsyncs the WAL at every commit, and the writer replies
-//! only after `COMMIT` returns, so an acknowledged write survives `kill -9` of the server and a
-//! power loss of the machine. Group commit (many requests per transaction) pays one fsync per batch.
+//! Durability: the writer replies only after `COMMIT` returns. In WAL mode a commit has written
+//! its frames to the WAL file by then, so with `synchronous=NORMAL` (the default) an acknowledged
+//! write survives `kill -9` of the server: the data is in the operating system's page cache, which
+//! outlives the process. `synchronous=FULL` also fsyncs the WAL at each commit, so acknowledged
+//! writes survive a power loss or kernel crash too, at the price of one fsync per batch (group
+//! commit shares it among every request of the batch).
 
 use rusqlite::Connection;
 
@@ -11,14 +14,40 @@ use crate::error::StoreError;
 /// Every migration in order; the database's `user_version` counts how many were applied.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
 
-pub(crate) fn configure(connection: &Connection) -> Result<(), StoreError> {
+/// How hard a commit pushes to stable storage before the writer replies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// Survives `kill -9` of the server (the OS still holds the WAL), not a power loss.
+    #[default]
+    Normal,
+    /// Also survives power loss: the WAL is fsynced at every commit.
+    Full,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        }
+    }
+}
+
+/// Checkpoints run on their own connection and thread (`checkpoint.rs`), never in a commit.
+pub(crate) fn configure(
+    connection: &Connection,
+    synchronous: Synchronous,
+) -> Result<(), StoreError> {
+    connection
+        .pragma_update(None, "synchronous", synchronous.pragma())
+        .map_err(unavailable)?;
     connection
         .execute_batch(
             "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
              PRAGMA busy_timeout = 5000;
              PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -16000;",
+             PRAGMA cache_size = -16000;
+             PRAGMA wal_autocheckpoint = 0;",
         )
         .map_err(unavailable)
 }

@@ -107,9 +107,25 @@ struct Writer {
     queue: async_channel::Receiver<Job>,
 }
 
+/// How many times the writer polls its queue after a batch before parking: requests arriving within
+/// microseconds (the next wave of a busy client) are picked up without a thread wake-up.
+const SPIN_POLLS: usize = 200;
+
 impl Writer {
+    /// The next job: first a short spin on the queue, then a blocking wait.
+    fn next_job(&self) -> Option<Job> {
+        for _ in 0..SPIN_POLLS {
+            match self.queue.try_recv() {
+                Ok(job) => return Some(job),
+                Err(async_channel::TryRecvError::Closed) => return None,
+                Err(async_channel::TryRecvError::Empty) => std::thread::yield_now(),
+            }
+        }
+        self.queue.recv_blocking().ok()
+    }
+
     fn run(mut self) {
-        while let Ok(first) = self.queue.recv_blocking() {
+        while let Some(first) = self.next_job() {
             let mut batch = vec![first];
             while batch.len() < BATCH_MAX {
                 match self.queue.try_recv() {

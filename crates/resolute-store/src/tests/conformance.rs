@@ -30,8 +30,11 @@ impl Backend for rusqlite::Connection {
 /// Every backend, fresh. SQLite runs both in memory and on a file.
 fn backends() -> Vec<(&'static str, Box<dyn Backend>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let file = crate::sqlite::open_connection(&dir.path().join("c.db")).expect("sqlite file");
-    let memory = crate::sqlite::open_connection(std::path::Path::new(":memory:")).expect("sqlite");
+    let file = crate::sqlite::open_connection(&dir.path().join("c.db"), Default::default())
+        .expect("sqlite file");
+    let memory =
+        crate::sqlite::open_connection(std::path::Path::new(":memory:"), Default::default())
+            .expect("sqlite");
     vec![
         ("mem", Box::new(MemStore::default()), None),
         ("sqlite-memory", Box::new(memory), None),

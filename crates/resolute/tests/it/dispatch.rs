@@ -104,7 +104,7 @@ async fn pending_work_survives_a_crash_and_new_work_keeps_flowing_after_it() {
     }
     let mut seen = std::collections::BTreeSet::new();
     while seen.len() < 40 {
-        let Some(event) = worker.next(Duration::from_secs(5)).await else {
+        let Some(event) = worker.next(Duration::from_secs(10)).await else {
             break;
         };
         seen.insert(task_of(&event).0);
