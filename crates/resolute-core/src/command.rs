@@ -187,6 +187,10 @@ pub enum Command {
         attempts: i64,
         outcome: DeliveryOutcome,
     },
+    /// The lanes with undelivered messages, oldest backlog first, at most `limit` (read only).
+    OutboxBacklog {
+        limit: usize,
+    },
     /// Makes the parked messages of these lanes due now.
     WakeLanes {
         lanes: Vec<String>,
@@ -206,6 +210,7 @@ impl Command {
                 | Command::ScheduleSearch(_)
                 | Command::DebugSnap
                 | Command::DueMessages { .. }
+                | Command::OutboxBacklog { .. }
         )
     }
 }

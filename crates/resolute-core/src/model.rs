@@ -257,6 +257,8 @@ pub struct Message {
     pub attempts: i64,
     /// True while a delivery attempt holds the row.
     pub leased: bool,
+    /// When the message was first queued (kept across re-queues): the age stuck detection reads.
+    pub queued_at: Timestamp,
 }
 
 impl Message {

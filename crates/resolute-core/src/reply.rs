@@ -1,6 +1,7 @@
 //! Replies: the outcome of each command as a value. The API layer maps each to a status code.
 
 use crate::model::{Callback, Listener, Message, MessageKey, Promise, Schedule, Task};
+use crate::time::Timestamp;
 
 /// A task together with its promise and the promises preloaded for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -171,6 +172,16 @@ impl TickReport {
     }
 }
 
+/// The undelivered messages of one lane: how many and how old the oldest is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaneBacklog {
+    pub lane: String,
+    /// One address of the lane, to route capacity questions.
+    pub address: String,
+    pub pending: i64,
+    pub oldest_queued_at: Timestamp,
+}
+
 /// What a claimed message carries to its worker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClaimedBody {
@@ -223,6 +234,7 @@ pub enum Reply {
     Tick(TickReport),
     DueMessages(Vec<Message>),
     ClaimMessages(Vec<ClaimedMessage>),
+    OutboxBacklog(Vec<LaneBacklog>),
     /// An internal bookkeeping command finished.
     Done,
 }

@@ -6,7 +6,7 @@
 
 use crate::command::{PromiseQuery, ScheduleQuery, TaskQuery};
 use crate::model::{Callback, Message, MessageKey, Promise, Schedule, Task, TimerKind};
-use crate::reply::Snapshot;
+use crate::reply::{LaneBacklog, Snapshot};
 use crate::time::Timestamp;
 use crate::write::Write;
 
@@ -73,6 +73,8 @@ pub trait Txn {
     /// Outbox rows with `due_at <= now`, ordered by (due_at, key), at most `limit`.
     fn due_messages(&self, now: Timestamp, limit: usize) -> TxnResult<Vec<Message>>;
     fn message(&self, key: &MessageKey) -> TxnResult<Option<Message>>;
+    /// Undelivered messages grouped by lane, oldest `queued_at` first, at most `limit` lanes.
+    fn lane_backlogs(&self, limit: usize) -> TxnResult<Vec<LaneBacklog>>;
     /// Every row, each list ordered by its key.
     fn snapshot(&self) -> TxnResult<Snapshot>;
     fn write(&mut self, write: Write) -> TxnResult<()>;

@@ -120,6 +120,9 @@ impl Txn for Watching<'_> {
     ) -> TxnResult<Option<resolute_core::Message>> {
         self.txn.message(key)
     }
+    fn lane_backlogs(&self, limit: usize) -> TxnResult<Vec<resolute_core::reply::LaneBacklog>> {
+        self.txn.lane_backlogs(limit)
+    }
     fn snapshot(&self) -> TxnResult<resolute_core::reply::Snapshot> {
         self.txn.snapshot()
     }

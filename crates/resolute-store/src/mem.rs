@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use resolute_core::command::{PromiseQuery, ScheduleQuery, TaskQuery};
-use resolute_core::reply::Snapshot;
+use resolute_core::reply::{LaneBacklog, Snapshot};
 use resolute_core::txn::TxnResult;
 use resolute_core::{
     Callback, Listener, Message, MessageBody, MessageKey, Promise, Schedule, Task, TaskState,
@@ -55,10 +55,10 @@ impl MemState {
                 lane,
                 due_at,
             } => {
-                let body = MessageBody::Execute {
-                    task_id: task_id.clone(),
-                    version,
-                };
+                let key = MessageKey::Execute(task_id.clone());
+                // A re-queued execute keeps its original age for stuck detection.
+                let queued_at = self.outbox.get(&key).map_or(due_at, |old| old.queued_at);
+                let body = MessageBody::Execute { task_id, version };
                 let message = Message {
                     address,
                     lane,
@@ -66,8 +66,9 @@ impl MemState {
                     due_at,
                     attempts: 0,
                     leased: false,
+                    queued_at,
                 };
-                self.outbox.insert(MessageKey::Execute(task_id), message);
+                self.outbox.insert(key, message);
             }
             Write::PutUnblock {
                 promise_id,
@@ -84,6 +85,7 @@ impl MemState {
                     due_at,
                     attempts: 0,
                     leased: false,
+                    queued_at: due_at,
                 };
                 self.outbox.entry(key).or_insert(message);
             }
@@ -373,6 +375,27 @@ impl Txn for MemState {
 
     fn message(&self, key: &MessageKey) -> TxnResult<Option<Message>> {
         Ok(self.outbox.get(key).cloned())
+    }
+
+    fn lane_backlogs(&self, limit: usize) -> TxnResult<Vec<LaneBacklog>> {
+        let mut lanes: BTreeMap<&str, LaneBacklog> = BTreeMap::new();
+        for message in self.outbox.values() {
+            let entry = lanes.entry(&message.lane).or_insert_with(|| LaneBacklog {
+                lane: message.lane.clone(),
+                address: message.address.clone(),
+                pending: 0,
+                oldest_queued_at: message.queued_at,
+            });
+            entry.pending += 1;
+            entry.oldest_queued_at = entry.oldest_queued_at.min(message.queued_at);
+            if message.address < entry.address {
+                entry.address = message.address.clone();
+            }
+        }
+        let mut backlogs: Vec<_> = lanes.into_values().collect();
+        backlogs.sort_by(|a, b| (a.oldest_queued_at, &a.lane).cmp(&(b.oldest_queued_at, &b.lane)));
+        backlogs.truncate(limit);
+        Ok(backlogs)
     }
 
     fn snapshot(&self) -> TxnResult<Snapshot> {

@@ -20,6 +20,7 @@ fn message(address: &str, body: MessageBody) -> Message {
         due_at: Timestamp(0),
         attempts: 0,
         leased: false,
+        queued_at: Timestamp(0),
     }
 }
 

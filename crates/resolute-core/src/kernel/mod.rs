@@ -68,6 +68,7 @@ pub fn execute(
         Command::DebugSnap => Reply::DebugSnap(Box::new(txn.snapshot()?)),
         Command::Tick { limit } => Reply::Tick(tick::tick(txn, *limit, now, config)?),
         Command::DueMessages { limit } => Reply::DueMessages(txn.due_messages(now, *limit)?),
+        Command::OutboxBacklog { limit } => Reply::OutboxBacklog(txn.lane_backlogs(*limit)?),
         Command::ClaimMessages {
             claims,
             parks,

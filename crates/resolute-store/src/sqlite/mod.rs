@@ -76,6 +76,9 @@ impl Txn for SqliteTxn<'_> {
     fn message(&self, key: &MessageKey) -> TxnResult<Option<Message>> {
         reads::message(self.conn, key)
     }
+    fn lane_backlogs(&self, limit: usize) -> TxnResult<Vec<resolute_core::reply::LaneBacklog>> {
+        reads::lane_backlogs(self.conn, limit)
+    }
     fn snapshot(&self) -> TxnResult<Snapshot> {
         reads::snapshot(self.conn)
     }

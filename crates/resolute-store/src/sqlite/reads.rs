@@ -266,6 +266,27 @@ pub(crate) fn message(conn: &Connection, key: &MessageKey) -> TxnResult<Option<M
         .map_err(read_error)
 }
 
+/// Backlog per lane. Scans the outbox (small in a healthy system); the answer is bounded.
+pub(crate) fn lane_backlogs(
+    conn: &Connection,
+    limit: usize,
+) -> TxnResult<Vec<resolute_core::reply::LaneBacklog>> {
+    let sql = "SELECT lane, MIN(address), COUNT(*), MIN(queued_at) FROM outbox GROUP BY lane \
+               ORDER BY MIN(queued_at), lane LIMIT ?1";
+    let mut statement = conn.prepare_cached(sql).map_err(read_error)?;
+    let rows = statement
+        .query_map([limit_of(limit)], |row| {
+            Ok(resolute_core::reply::LaneBacklog {
+                lane: row.get(0)?,
+                address: row.get(1)?,
+                pending: row.get(2)?,
+                oldest_queued_at: Timestamp(row.get(3)?),
+            })
+        })
+        .map_err(read_error)?;
+    collect(rows)
+}
+
 /// Every row a statement yields (snapshots only).
 fn all<T>(
     conn: &Connection,

@@ -100,9 +100,9 @@ pub(crate) fn schedule(row: &Row<'_>) -> rusqlite::Result<Schedule> {
     })
 }
 
-/// Columns: kind, ref_id, addr_key, address, lane, version, due_at, attempts, leased.
+/// Columns: kind, ref_id, addr_key, address, lane, version, due_at, attempts, leased, queued_at.
 pub(crate) const MESSAGE_COLUMNS: &str =
-    "kind, ref_id, addr_key, address, lane, version, due_at, attempts, leased";
+    "kind, ref_id, addr_key, address, lane, version, due_at, attempts, leased, queued_at";
 
 pub(crate) fn message(row: &Row<'_>) -> rusqlite::Result<resolute_core::Message> {
     let kind: String = row.get(0)?;
@@ -122,6 +122,7 @@ pub(crate) fn message(row: &Row<'_>) -> rusqlite::Result<resolute_core::Message>
         due_at: Timestamp(row.get(6)?),
         attempts: row.get(7)?,
         leased: row.get::<_, i64>(8)? != 0,
+        queued_at: Timestamp(row.get(9)?),
     })
 }
 

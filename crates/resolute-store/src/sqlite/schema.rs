@@ -12,7 +12,10 @@ use rusqlite::Connection;
 use crate::error::StoreError;
 
 /// Every migration in order; the database's `user_version` counts how many were applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_outbox_queued_at.sql"),
+];
 
 /// How hard a commit pushes to stable storage before the writer replies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -108,8 +108,8 @@ fn apply_message(conn: &Connection, write: Write) -> TxnResult<()> {
     match write {
         Write::PutExecute { task_id, version, address, lane, due_at } => run(
             conn,
-            "INSERT INTO outbox (kind, ref_id, addr_key, address, lane, version, due_at, attempts, leased) \
-             VALUES ('execute', ?1, '', ?2, ?3, ?4, ?5, 0, 0) \
+            "INSERT INTO outbox (kind, ref_id, addr_key, address, lane, version, due_at, \
+             attempts, leased, queued_at) VALUES ('execute', ?1, '', ?2, ?3, ?4, ?5, 0, 0, ?5) \
              ON CONFLICT (kind, ref_id, addr_key) DO UPDATE SET address = excluded.address, \
              lane = excluded.lane, version = excluded.version, due_at = excluded.due_at, \
              attempts = 0, leased = 0",
@@ -117,8 +117,8 @@ fn apply_message(conn: &Connection, write: Write) -> TxnResult<()> {
         ),
         Write::PutUnblock { promise_id, address, lane, due_at } => run(
             conn,
-            "INSERT OR IGNORE INTO outbox (kind, ref_id, addr_key, address, lane, version, due_at, attempts, leased) \
-             VALUES ('unblock', ?1, ?2, ?2, ?3, 0, ?4, 0, 0)",
+            "INSERT OR IGNORE INTO outbox (kind, ref_id, addr_key, address, lane, version, \
+             due_at, attempts, leased, queued_at) VALUES ('unblock', ?1, ?2, ?2, ?3, 0, ?4, 0, 0, ?4)",
             params![promise_id, address, lane, due_at.ms()],
         ),
         Write::LeaseMessage { key, due_at, attempts } => {

@@ -534,3 +534,34 @@ fn delete_all_empties_every_table() {
         );
     });
 }
+
+#[test]
+fn a_requeued_execute_keeps_its_age_and_backlogs_group_by_lane() {
+    each(|name, backend| {
+        let put = |id: &str, lane: &str, due| Write::PutExecute {
+            task_id: id.into(),
+            version: 0,
+            address: format!("poll://any@{lane}"),
+            lane: lane.into(),
+            due_at: Timestamp(due),
+        };
+        write_all(
+            backend,
+            vec![put("a", "l1", 5), put("b", "l1", 8), put("c", "l2", 7)],
+        );
+        write_all(backend, vec![put("a", "l1", 50)]);
+        let requeued = read(backend, |t| t.message(&execute_key("a"))).unwrap();
+        assert_eq!(
+            (requeued.queued_at, requeued.due_at),
+            (Timestamp(5), Timestamp(50)),
+            "{name}"
+        );
+        let backlogs = read(backend, |t| t.lane_backlogs(10));
+        let summary: Vec<_> = backlogs
+            .iter()
+            .map(|b| (b.lane.as_str(), b.pending, b.oldest_queued_at.ms()))
+            .collect();
+        assert_eq!(summary, vec![("l1", 2, 5), ("l2", 1, 7)], "{name}");
+        assert_eq!(read(backend, |t| t.lane_backlogs(1)).len(), 1, "{name}");
+    });
+}
