@@ -17,6 +17,15 @@ use crate::supervisor::Supervisor;
 /// Ticks one pass may run before yielding, so a huge backlog cannot monopolise the writer.
 const TICK_ROUNDS_PER_PASS_MAX: usize = 64;
 
+/// A lane reported stuck: work older than the threshold and nothing able to take it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StuckLane {
+    pub lane: String,
+    pub pending: i64,
+    pub oldest_age_ms: i64,
+    pub reason: &'static str,
+}
+
 /// Everything a handler or a loop needs, cheap to clone.
 #[derive(Clone)]
 pub struct App {
@@ -34,6 +43,7 @@ struct Inner {
     registry: Arc<Registry>,
     supervisor: Supervisor,
     metrics: Metrics,
+    stuck: std::sync::Mutex<Vec<StuckLane>>,
 }
 
 impl App {
@@ -49,6 +59,7 @@ impl App {
             registry,
             supervisor,
             metrics: Metrics::default(),
+            stuck: std::sync::Mutex::new(Vec::new()),
         };
         App {
             inner: Arc::new(inner),
@@ -73,6 +84,23 @@ impl App {
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    /// Lanes currently reported stuck.
+    pub fn stuck_lanes(&self) -> Vec<StuckLane> {
+        self.inner
+            .stuck
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    pub fn set_stuck_lanes(&self, lanes: Vec<StuckLane>) {
+        *self
+            .inner
+            .stuck
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = lanes;
     }
 
     pub fn supervisor(&self) -> &Supervisor {

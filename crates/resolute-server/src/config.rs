@@ -23,6 +23,9 @@ pub struct ServerConfig {
     pub tick_batch: usize,
     /// Largest accepted request body.
     pub body_limit_bytes: usize,
+    /// A lane whose oldest undelivered message is older than this, with nothing able to take it,
+    /// is reported as stuck.
+    pub stuck_after: Duration,
 }
 
 impl Default for ServerConfig {
@@ -36,6 +39,7 @@ impl Default for ServerConfig {
             timeouts_interval: Duration::from_millis(1000),
             tick_batch: 256,
             body_limit_bytes: 2 * 1024 * 1024,
+            stuck_after: Duration::from_secs(30),
         }
     }
 }

@@ -82,6 +82,12 @@ pub struct Metrics {
     loop_restarts: Family<LoopLabels, Gauge>,
     loop_stale: Family<LoopLabels, Gauge>,
     loop_last_completed_ms: Family<LoopLabels, Gauge>,
+    stuck_oldest_ms: Family<LaneLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LaneLabels {
+    pub lane: String,
 }
 
 impl Default for Metrics {
@@ -149,7 +155,14 @@ impl Default for Metrics {
             "Wall-clock ms of each loop's last completed iteration",
             loop_last_completed_ms.clone(),
         );
+        let stuck_oldest_ms = Family::<LaneLabels, Gauge>::default();
+        registry.register(
+            "stuck_lane_oldest_age_ms",
+            "Age of the oldest undelivered message of each lane reported stuck",
+            stuck_oldest_ms.clone(),
+        );
         Metrics {
+            stuck_oldest_ms,
             registry,
             requests,
             request_seconds,
@@ -167,7 +180,22 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Refreshes the point-in-time gauges and renders the Prometheus text format.
-    pub fn render(&self, loops: &[LoopReport], poll_connections: usize) -> String {
+    pub fn render(
+        &self,
+        loops: &[LoopReport],
+        poll_connections: usize,
+        stuck: &[crate::app::StuckLane],
+    ) -> String {
+        // Stuck lanes come and go: rebuild the family so resumed lanes disappear.
+        self.stuck_oldest_ms.clear();
+        for lane in stuck {
+            let labels = LaneLabels {
+                lane: lane.lane.clone(),
+            };
+            self.stuck_oldest_ms
+                .get_or_create(&labels)
+                .set(lane.oldest_age_ms);
+        }
         for report in loops {
             let labels = LoopLabels { name: report.name };
             let clamp = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);

@@ -88,6 +88,10 @@ pub struct ServeArgs {
     /// Milliseconds before a pending task's execute is sent again.
     #[arg(long, env = "RESONATE_TASKS__RETRY_TIMEOUT", default_value_t = 30_000)]
     pub tasks_retry_timeout: u64,
+    /// Milliseconds after which a lane with undelivered work and nothing able to take it is
+    /// reported STUCK (log, /health, /metrics).
+    #[arg(long, env = "RESOLUTE_STUCK_AFTER_MS", default_value_t = 30_000)]
+    pub stuck_after_ms: u64,
     /// Milliseconds between timeout passes.
     #[arg(
         long,
@@ -123,6 +127,7 @@ impl ServeArgs {
                 retry_timeout_ms: i64::try_from(self.tasks_retry_timeout).unwrap_or(i64::MAX),
             },
             timeouts_interval: Duration::from_millis(self.timeouts_poll_interval),
+            stuck_after: Duration::from_millis(self.stuck_after_ms),
             ..ServerConfig::default()
         })
     }

@@ -67,6 +67,8 @@ pub struct Dispatcher {
     slot_freed: Notify,
     /// Lanes with parked messages, each with one of its addresses; woken once they have room.
     parked: Mutex<BTreeMap<String, String>>,
+    /// Consecutive failed deliveries per lane (cleared by a success), for stuck diagnostics.
+    failing: Mutex<BTreeMap<String, u32>>,
     random: Mutex<u64>,
 }
 
@@ -88,6 +90,7 @@ impl Dispatcher {
             lanes: Mutex::new(Lanes::default()),
             slot_freed: Notify::new(),
             parked: Mutex::new(BTreeMap::new()),
+            failing: Mutex::new(BTreeMap::new()),
             random: Mutex::new(seed),
         })
     }
@@ -178,6 +181,7 @@ impl Dispatcher {
             .lanes()
             .reclaim_stale(now, ms(self.config.slot_ceiling));
         for slot in &reclaimed {
+            self.app.metrics().slots_reclaimed.inc();
             tracing::warn!(
                 lane = %slot.ticket.lane,
                 idle_ms = slot.idle_ms,
@@ -258,6 +262,7 @@ impl Dispatcher {
             let key = message.key();
             match self.route(message) {
                 Route::Drop(reason) => {
+                    self.app.metrics().messages_dropped.inc();
                     tracing::warn!(address = %message.address, reason, "message dropped");
                     plan.drops.push(key);
                 }
@@ -404,6 +409,7 @@ impl Dispatcher {
             return;
         }
         self.slot_freed.notify_one();
+        self.record_outcome(&ticket.lane, &message.address, delivered);
         let now = self.app.now();
         let outcome = if delivered {
             DeliveryOutcome::Delivered
@@ -429,6 +435,46 @@ impl Dispatcher {
         };
         if let Err(error) = self.app.execute(command, now).await {
             tracing::warn!(%error, "recording a delivery outcome failed; the lease will expire");
+        }
+    }
+
+    /// Counts the outcome in metrics and in the lane's failure streak.
+    fn record_outcome(&self, lane: &str, address: &str, delivered: bool) {
+        let transport = if address.starts_with("poll:") {
+            "poll"
+        } else {
+            "http"
+        };
+        let outcome = if delivered { "delivered" } else { "failed" };
+        let labels = crate::metrics::DeliveryLabels { transport, outcome };
+        self.app.metrics().deliveries.get_or_create(&labels).inc();
+        let mut failing = self
+            .failing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if delivered {
+            failing.remove(lane);
+        } else if failing.len() < PARKED_LANES_MAX || failing.contains_key(lane) {
+            *failing.entry(lane.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// Why a lane cannot take its messages now, if it cannot: the stuck detector's question,
+    /// answered from the dispatcher's own state so the two can never disagree.
+    pub fn blockage(&self, lane: &str, address: &str) -> Option<&'static str> {
+        let active = self.lanes().active(lane);
+        let failing = self
+            .failing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if failing.get(lane).is_some_and(|streak| *streak > 0) {
+            return Some("target failing");
+        }
+        match self.route_address(address) {
+            Route::Park => Some("no worker connected"),
+            Route::Drop(reason) => Some(reason),
+            Route::Lane { limit } if active >= limit => Some("lane full"),
+            Route::Lane { .. } => None,
         }
     }
 

@@ -16,6 +16,12 @@ pub async fn health(State(app): State<App>) -> Response {
         "status": if healthy { "ok" } else { "stale" },
         "loops": loops.iter().map(loop_json).collect::<Vec<_>>(),
         "poll": {"connections": app.registry().total_connections()},
+        "stuck": app.stuck_lanes().iter().map(|stuck| json!({
+            "lane": stuck.lane,
+            "pending": stuck.pending,
+            "oldestAgeMs": stuck.oldest_age_ms,
+            "reason": stuck.reason,
+        })).collect::<Vec<_>>(),
     });
     answer(healthy, body)
 }
@@ -36,10 +42,11 @@ pub async fn ready(State(app): State<App>) -> Response {
 }
 
 pub async fn metrics(State(app): State<App>) -> Response {
-    let text = app.metrics().render(
-        &app.supervisor().reports(),
-        app.registry().total_connections(),
-    );
+    let loops = app.supervisor().reports();
+    let stuck = app.stuck_lanes();
+    let text = app
+        .metrics()
+        .render(&loops, app.registry().total_connections(), &stuck);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -1,5 +1,6 @@
 //! Background loops of the edge, each started under the supervisor.
 
+pub mod stuck;
 pub mod timeouts;
 
 use std::time::Duration;
@@ -39,6 +40,7 @@ pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> 
         interval: DISPATCH_INTERVAL,
         deadline: DISPATCH_DEADLINE,
     };
+    let stuck = start_stuck_watch(app, dispatcher.clone(), shutdown.clone());
     let (pass, wake) = (dispatcher.clone(), dispatcher);
     let dispatch = app.supervisor().spawn(
         dispatch,
@@ -49,5 +51,30 @@ pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> 
         },
         shutdown,
     );
-    vec![timeouts, dispatch]
+    vec![timeouts, dispatch, stuck]
+}
+
+/// Lanes are checked four times per stuck threshold, between 100 ms and 5 s apart.
+fn stuck_interval(stuck_after: Duration) -> Duration {
+    (stuck_after / 4).clamp(Duration::from_millis(100), Duration::from_secs(5))
+}
+
+fn start_stuck_watch(
+    app: &App,
+    dispatcher: std::sync::Arc<Dispatcher>,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let interval = stuck_interval(app.config().stuck_after);
+    let spec = LoopSpec {
+        name: "stuck-watch",
+        interval,
+        deadline: TIMEOUTS_DEADLINE,
+    };
+    let watch_app = app.clone();
+    app.supervisor().spawn(
+        spec,
+        move || stuck::iteration(watch_app.clone(), dispatcher.clone()),
+        std::future::pending::<()>,
+        shutdown,
+    )
 }
