@@ -10,3 +10,6 @@ mod pass;
 pub mod push;
 
 pub use pass::{DispatchConfig, Dispatcher};
+
+#[cfg(test)]
+mod tests;
