@@ -77,9 +77,7 @@ pub fn parse_envelope(body: &[u8], debug_mode: bool) -> Result<Envelope, ApiErro
     };
     let reject = |message: String| ApiError::new(&raw.kind, &raw.head.corr_id, 400, message);
     if raw.kind.is_empty() {
-        return Err(reject(
-            "Missing or invalid 'kind' field — must be a non-empty string".into(),
-        ));
+        return Err(reject("Missing or invalid 'kind' field — must be a non-empty string".into()));
     }
     if !raw.data.get().trim_start().starts_with('{') {
         return Err(reject("Invalid 'data' field — must be an object".into()));
@@ -95,11 +93,7 @@ pub fn parse_envelope(body: &[u8], debug_mode: bool) -> Result<Envelope, ApiErro
         kind: raw.kind,
         corr_id: raw.head.corr_id,
         auth: raw.head.auth,
-        debug_time: if debug_mode {
-            raw.head.debug_time
-        } else {
-            None
-        },
+        debug_time: if debug_mode { raw.head.debug_time } else { None },
         data: raw.data,
         debug_mode,
     })
@@ -109,10 +103,7 @@ pub fn parse_envelope(body: &[u8], debug_mode: bool) -> Result<Envelope, ApiErro
 /// strings, so the client can still match the error to its request.
 fn salvage(body: &[u8]) -> (String, String) {
     let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    let kind = value
-        .get("kind")
-        .and_then(|kind| kind.as_str())
-        .unwrap_or("unknown");
+    let kind = value.get("kind").and_then(|kind| kind.as_str()).unwrap_or("unknown");
     let corr_id = value
         .get("head")
         .and_then(|head| head.get("corrId"))
@@ -168,10 +159,7 @@ impl Envelope {
             "task.create" => string_at("/action/data/id"),
             "task.heartbeat" => {
                 let tasks = data.get("tasks").and_then(|tasks| tasks.as_array());
-                let ids = tasks
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|task| task.get("id")?.as_str());
+                let ids = tasks.into_iter().flatten().filter_map(|task| task.get("id")?.as_str());
                 AuthResource::Ids(ids.map(str::to_owned).collect())
             }
             _ => AuthResource::None,

@@ -21,12 +21,7 @@ impl ApiError {
         status: u16,
         message: impl Into<String>,
     ) -> ApiError {
-        ApiError {
-            kind: kind.into(),
-            corr_id: corr_id.into(),
-            status,
-            message: message.into(),
-        }
+        ApiError { kind: kind.into(), corr_id: corr_id.into(), status, message: message.into() }
     }
 
     /// A storage failure: `500 "Internal error: <text>"`.

@@ -48,20 +48,14 @@ const KERNEL_KINDS: &[(&str, Reader)] = &[
 ];
 
 /// The five debug kinds; they answer 403 unless the server runs in debug mode.
-const DEBUG_KINDS: &[&str] = &[
-    "debug.start",
-    "debug.stop",
-    "debug.reset",
-    "debug.snap",
-    "debug.tick",
-];
+const DEBUG_KINDS: &[&str] =
+    &["debug.start", "debug.stop", "debug.reset", "debug.snap", "debug.tick"];
 
 impl Envelope {
     /// Dispatches on `kind` and reads `data` (steps 8–9): unknown kinds are 400, debug kinds
     /// outside debug mode 403, and bad data 400 with the protocol's messages.
     pub fn into_operation(self) -> Result<Operation, ApiError> {
-        self.read_operation()
-            .map_err(|(status, message)| self.reject(status, message))
+        self.read_operation().map_err(|(status, message)| self.reject(status, message))
     }
 
     fn read_operation(&self) -> Result<Operation, (u16, String)> {
@@ -81,9 +75,9 @@ impl Envelope {
             "debug.stop" => Operation::DebugStop,
             "debug.reset" => Operation::Kernel(Command::DebugReset),
             "debug.snap" => Operation::Kernel(Command::DebugSnap),
-            _ => Operation::DebugTick {
-                time: debug::tick_time(data, self.debug_time).map_err(bad)?,
-            },
+            _ => {
+                Operation::DebugTick { time: debug::tick_time(data, self.debug_time).map_err(bad)? }
+            }
         })
     }
 }

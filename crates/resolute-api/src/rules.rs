@@ -75,46 +75,25 @@ fn colon_origin(id: &str) -> &str {
 /// the protocol's order; the first failure wins.
 pub(crate) fn check_create_tags(id: &str, timeout_at: i64, tags: &Tags) -> Result<(), BadRequest> {
     if let Some(origin) = tags.get(TAG_ORIGIN) {
-        ensure(
-            !origin.contains(':'),
-            "resonate:origin must not contain ':'",
-        )?;
-        ensure(
-            is_prefixed_by(id, origin),
-            "Promise ID must be prefixed by resonate:origin",
-        )?;
+        ensure(!origin.contains(':'), "resonate:origin must not contain ':'")?;
+        ensure(is_prefixed_by(id, origin), "Promise ID must be prefixed by resonate:origin")?;
     }
     if let Some(branch) = tags.get(TAG_BRANCH) {
-        ensure(
-            is_prefixed_by(id, branch),
-            "Promise ID must be prefixed by resonate:branch",
-        )?;
+        ensure(is_prefixed_by(id, branch), "Promise ID must be prefixed by resonate:branch")?;
     }
     if let Some(parent) = tags.get(TAG_PARENT) {
-        ensure(
-            is_prefixed_by(id, parent),
-            "Promise ID must be prefixed by resonate:parent",
-        )?;
+        ensure(is_prefixed_by(id, parent), "Promise ID must be prefixed by resonate:parent")?;
     }
     if let Some(prefix) = tags.get(TAG_PREFIX) {
-        ensure(
-            !prefix.contains(':'),
-            "resonate:prefix must not contain ':'",
-        )?;
+        ensure(!prefix.contains(':'), "resonate:prefix must not contain ':'")?;
     }
     if let Some(delay) = tags.get(TAG_DELAY) {
         let delay = delay.parse::<i64>().ok().filter(|delay| *delay >= 0);
         let Some(delay) = delay else {
             return Err("resonate:delay must be a non-negative integer".into());
         };
-        ensure(
-            delay < timeout_at,
-            "resonate:delay must be less than timeoutAt",
-        )?;
-        ensure(
-            tags.contains_key(TAG_TARGET),
-            "resonate:delay requires a resonate:target tag",
-        )?;
+        ensure(delay < timeout_at, "resonate:delay must be less than timeoutAt")?;
+        ensure(tags.contains_key(TAG_TARGET), "resonate:delay requires a resonate:target tag")?;
     }
     Ok(())
 }
@@ -122,10 +101,7 @@ pub(crate) fn check_create_tags(id: &str, timeout_at: i64, tags: &Tags) -> Resul
 /// A present `resonate:target` must be routable (checked after the struct rules).
 pub(crate) fn check_target(tags: &Tags) -> Result<(), BadRequest> {
     match tags.get(TAG_TARGET) {
-        Some(target) => ensure(
-            Address::parse(target).is_some(),
-            "Invalid resonate:target address",
-        ),
+        Some(target) => ensure(Address::parse(target).is_some(), "Invalid resonate:target address"),
         None => Ok(()),
     }
 }

@@ -27,10 +27,7 @@ pub(crate) struct WireValue {
 
 impl From<WireValue> for Value {
     fn from(value: WireValue) -> Self {
-        Value {
-            headers: value.headers,
-            data: value.data,
-        }
+        Value { headers: value.headers, data: value.data }
     }
 }
 

@@ -13,11 +13,7 @@ pub enum Cast {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Address {
     /// `poll://{uni|any}@group[/id]`: an SSE worker connected to this server.
-    Poll {
-        cast: Cast,
-        group: String,
-        id: Option<String>,
-    },
+    Poll { cast: Cast, group: String, id: Option<String> },
     /// `http://…` or `https://…`: POST the message to this URL.
     Http { url: String },
     /// `gcps://project/topic`: accepted for compatibility; resolute has no Pub/Sub transport.
@@ -31,21 +27,15 @@ impl Address {
     pub fn parse(text: &str) -> Option<Address> {
         let url = url::Url::parse(text).ok()?;
         match url.scheme() {
-            "http" | "https" => Some(Address::Http {
-                url: text.to_owned(),
-            }),
+            "http" | "https" => Some(Address::Http { url: text.to_owned() }),
             "poll" => parse_poll(&url),
             "gcps" => {
                 let project = url.host_str().filter(|host| !host.is_empty())?;
                 let topic = url.path().trim_start_matches('/');
-                (!topic.is_empty()).then(|| Address::Gcps {
-                    project: project.to_owned(),
-                    topic: topic.to_owned(),
-                })
+                (!topic.is_empty())
+                    .then(|| Address::Gcps { project: project.to_owned(), topic: topic.to_owned() })
             }
-            "bash" => Some(Address::Bash {
-                spec: text.to_owned(),
-            }),
+            "bash" => Some(Address::Bash { spec: text.to_owned() }),
             _ => None,
         }
     }
@@ -53,11 +43,9 @@ impl Address {
     /// The lane this address is delivered through: a poll group or a push origin.
     pub fn lane(&self) -> String {
         match self {
-            Address::Poll {
-                cast: Cast::Unicast,
-                group,
-                id: Some(id),
-            } => format!("poll:{group}/{id}"),
+            Address::Poll { cast: Cast::Unicast, group, id: Some(id) } => {
+                format!("poll:{group}/{id}")
+            }
             Address::Poll { group, .. } => format!("poll:{group}"),
             Address::Http { url } => match url::Url::parse(url) {
                 Ok(parsed) => format!("http:{}", parsed.origin().ascii_serialization()),
@@ -86,11 +74,7 @@ fn parse_poll(url: &url::Url) -> Option<Address> {
     let group = url.host_str().filter(|host| !host.is_empty())?;
     let path = url.path().strip_prefix('/').unwrap_or(url.path());
     let id = (!path.is_empty()).then(|| percent_decode(path));
-    Some(Address::Poll {
-        cast,
-        group: percent_decode(group),
-        id,
-    })
+    Some(Address::Poll { cast, group: percent_decode(group), id })
 }
 
 /// Decodes `%XX` escapes the URL parser introduced, so ids compare with the raw SSE path segments.
@@ -124,11 +108,7 @@ mod tests {
     fn poll_addresses_parse_cast_group_and_id() {
         assert_eq!(
             Address::parse("poll://any@billing"),
-            Some(Address::Poll {
-                cast: Cast::Anycast,
-                group: "billing".into(),
-                id: None
-            })
+            Some(Address::Poll { cast: Cast::Anycast, group: "billing".into(), id: None })
         );
         assert_eq!(
             Address::parse("poll://uni@Work/p-1"),
@@ -144,14 +124,8 @@ mod tests {
 
     #[test]
     fn other_schemes_follow_the_protocol_table() {
-        assert!(matches!(
-            Address::parse("http://localhost:9/x"),
-            Some(Address::Http { .. })
-        ));
-        assert!(matches!(
-            Address::parse("https://example.test"),
-            Some(Address::Http { .. })
-        ));
+        assert!(matches!(Address::parse("http://localhost:9/x"), Some(Address::Http { .. })));
+        assert!(matches!(Address::parse("https://example.test"), Some(Address::Http { .. })));
         assert!(Address::parse("gcps://proj/topic").is_some());
         assert!(Address::parse("gcps://proj").is_none());
         assert!(Address::parse("bash://").is_some());

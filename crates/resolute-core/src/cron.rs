@@ -19,11 +19,7 @@ impl Cron {
     pub fn parse(expression: &str) -> Option<Cron> {
         let trimmed = expression.trim();
         let fields = trimmed.split_whitespace().count();
-        let normalized = if fields == 5 {
-            format!("0 {trimmed}")
-        } else {
-            trimmed.to_owned()
-        };
+        let normalized = if fields == 5 { format!("0 {trimmed}") } else { trimmed.to_owned() };
         if !(trimmed.starts_with('@') || fields == 5 || fields == 6 || fields == 7) {
             return None;
         }
@@ -50,19 +46,13 @@ mod tests {
     #[test]
     fn five_fields_fire_on_the_minute() {
         let cron = Cron::parse("* * * * *").unwrap();
-        assert_eq!(
-            cron.next_after(Timestamp(1_700_000_000_500)),
-            Timestamp(1_700_000_040_000)
-        );
+        assert_eq!(cron.next_after(Timestamp(1_700_000_000_500)), Timestamp(1_700_000_040_000));
     }
 
     #[test]
     fn six_fields_and_aliases_pass_through() {
         let cron = Cron::parse("*/10 * * * * *").unwrap();
-        assert_eq!(
-            cron.next_after(Timestamp(1_700_000_000_000)),
-            Timestamp(1_700_000_010_000)
-        );
+        assert_eq!(cron.next_after(Timestamp(1_700_000_000_000)), Timestamp(1_700_000_010_000));
         assert!(Cron::parse("@daily").is_some());
     }
 

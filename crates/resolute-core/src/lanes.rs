@@ -84,25 +84,15 @@ impl Lanes {
         }
         self.next_generation += 1;
         let generation = self.next_generation;
-        let slot = Slot {
-            generation,
-            started_at: now,
-            last_progress_at: now,
-        };
+        let slot = Slot { generation, started_at: now, last_progress_at: now };
         entry.slots.insert(key.clone(), slot);
         entry.refused = 0;
-        Ok(Ticket {
-            lane: lane.to_owned(),
-            key: key.clone(),
-            generation,
-        })
+        Ok(Ticket { lane: lane.to_owned(), key: key.clone(), generation })
     }
 
     /// True when the message holds a slot on any lane.
     pub fn is_in_flight(&self, lane: &str, key: &MessageKey) -> bool {
-        self.lanes
-            .get(lane)
-            .is_some_and(|entry| entry.slots.contains_key(key))
+        self.lanes.get(lane).is_some_and(|entry| entry.slots.contains_key(key))
     }
 
     /// Records progress on a delivery (bytes moved, a heartbeat); stale tickets are ignored.
@@ -136,21 +126,13 @@ impl Lanes {
                 if idle_ms <= ceiling_ms {
                     return true;
                 }
-                let ticket = Ticket {
-                    lane: lane.clone(),
-                    key: key.clone(),
-                    generation: slot.generation,
-                };
-                reclaimed.push(Reclaimed {
-                    ticket,
-                    started_at: slot.started_at,
-                    idle_ms,
-                });
+                let ticket =
+                    Ticket { lane: lane.clone(), key: key.clone(), generation: slot.generation };
+                reclaimed.push(Reclaimed { ticket, started_at: slot.started_at, idle_ms });
                 false
             });
         }
-        self.lanes
-            .retain(|_, entry| !entry.slots.is_empty() || entry.refused > 0);
+        self.lanes.retain(|_, entry| !entry.slots.is_empty() || entry.refused > 0);
         reclaimed
     }
 

@@ -203,9 +203,7 @@ pub struct Task {
 impl Task {
     /// The lease, if the task is acquired.
     pub fn lease(&self) -> Option<&TaskTimer> {
-        self.timer
-            .as_ref()
-            .filter(|timer| timer.kind == TimerKind::Lease)
+        self.timer.as_ref().filter(|timer| timer.kind == TimerKind::Lease)
     }
 }
 

@@ -101,10 +101,7 @@ pub enum FenceOutcome {
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FenceReply {
-    Done {
-        outcome: FenceOutcome,
-        preload: Vec<Promise>,
-    },
+    Done { outcome: FenceOutcome, preload: Vec<Promise> },
     NotFound,
     VersionMismatch,
 }

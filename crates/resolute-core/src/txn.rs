@@ -29,10 +29,7 @@ pub struct TxnError {
 
 impl TxnError {
     pub fn new(kind: TxnErrorKind, message: impl Into<String>) -> TxnError {
-        TxnError {
-            kind,
-            message: message.into(),
-        }
+        TxnError { kind, message: message.into() }
     }
 }
 

@@ -61,9 +61,7 @@ impl App {
             metrics: Metrics::default(),
             stuck: std::sync::Mutex::new(Vec::new()),
         };
-        App {
-            inner: Arc::new(inner),
-        }
+        App { inner: Arc::new(inner) }
     }
 
     pub fn config(&self) -> &ServerConfig {
@@ -88,19 +86,11 @@ impl App {
 
     /// Lanes currently reported stuck.
     pub fn stuck_lanes(&self) -> Vec<StuckLane> {
-        self.inner
-            .stuck
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.inner.stuck.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     pub fn set_stuck_lanes(&self, lanes: Vec<StuckLane>) {
-        *self
-            .inner
-            .stuck
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = lanes;
+        *self.inner.stuck.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = lanes;
     }
 
     pub fn supervisor(&self) -> &Supervisor {
@@ -122,10 +112,7 @@ impl App {
 
     /// Runs one command through the store and wakes the dispatcher if it queued messages.
     pub async fn execute(&self, command: Command, now: Timestamp) -> Result<Reply, StoreError> {
-        let Executed {
-            reply,
-            queued_messages,
-        } = self.inner.store.execute(command, now).await?;
+        let Executed { reply, queued_messages } = self.inner.store.execute(command, now).await?;
         if queued_messages {
             self.inner.messages_queued.notify_one();
         }

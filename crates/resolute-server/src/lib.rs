@@ -33,10 +33,7 @@ pub async fn serve(
     let app = App::new(store, Arc::new(SystemClock::default()), config);
     // A single node owns every lease: attempts from before a restart are dead, so their messages
     // are due again at once instead of after their leases expire.
-    if let Err(error) = app
-        .execute(resolute_core::Command::ReleaseLeases, app.now())
-        .await
-    {
+    if let Err(error) = app.execute(resolute_core::Command::ReleaseLeases, app.now()).await {
         tracing::warn!(%error, "could not release leases left by the previous run");
     }
     let (stop_loops, loops_stopped) = watch::channel(false);
@@ -44,9 +41,8 @@ pub async fn serve(
         spawn_metrics_listener(app.clone(), address, loops_stopped.clone());
     }
     let loops = loops::start(&app, loops_stopped);
-    let result = axum::serve(listener, http::router(app.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result =
+        axum::serve(listener, http::router(app.clone())).with_graceful_shutdown(shutdown).await;
     let _ = stop_loops.send(true);
     for handle in loops {
         let _ = handle.await;

@@ -63,11 +63,7 @@ const KNOWN_KINDS: &[&str] = &[
 
 /// Maps a client-supplied kind onto a bounded label value.
 pub fn kind_label(kind: &str) -> &'static str {
-    KNOWN_KINDS
-        .iter()
-        .find(|known| **known == kind)
-        .copied()
-        .unwrap_or("unknown")
+    KNOWN_KINDS.iter().find(|known| **known == kind).copied().unwrap_or("unknown")
 }
 
 pub struct Metrics {
@@ -78,10 +74,7 @@ pub struct Metrics {
     pub messages_dropped: Counter,
     pub slots_reclaimed: Counter,
     pub poll_connections: Gauge,
-    loop_iterations: Family<LoopLabels, Gauge>,
-    loop_restarts: Family<LoopLabels, Gauge>,
-    loop_stale: Family<LoopLabels, Gauge>,
-    loop_last_completed_ms: Family<LoopLabels, Gauge>,
+    loops: LoopMetrics,
     stuck_oldest_ms: Family<LaneLabels, Gauge>,
 }
 
@@ -90,79 +83,38 @@ pub struct LaneLabels {
     pub lane: String,
 }
 
+/// Registers `metric` under `name` and hands it back, so each metric is one line below.
+fn registered<M>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M
+where
+    M: prometheus_client::registry::Metric + Clone,
+{
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("resolute");
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
-            "requests",
-            "RPC requests by kind and status",
-            requests.clone(),
-        );
-        let request_seconds = Family::<KindLabels, Histogram>::new_with_constructor(|| {
+        let r = &mut registry;
+        let latency = Family::<KindLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0001, 2.0, 18))
         });
-        registry.register(
-            "request_duration_seconds",
-            "RPC latency by kind",
-            request_seconds.clone(),
-        );
-        let deliveries = Family::<DeliveryLabels, Counter>::default();
-        registry.register(
-            "deliveries",
-            "Delivery attempts by transport and outcome",
-            deliveries.clone(),
-        );
-        let messages_dropped = Counter::default();
-        registry.register(
-            "messages_dropped",
-            "Messages that can never be delivered",
-            messages_dropped.clone(),
-        );
-        let slots_reclaimed = Counter::default();
-        registry.register(
-            "slots_reclaimed",
-            "Delivery slots reclaimed after no progress",
-            slots_reclaimed.clone(),
-        );
-        let poll_connections = Gauge::default();
-        registry.register(
-            "poll_connections",
-            "Open SSE worker connections",
-            poll_connections.clone(),
-        );
-        let loop_iterations = Family::<LoopLabels, Gauge>::default();
-        registry.register(
-            "loop_iterations",
-            "Completed iterations per background loop",
-            loop_iterations.clone(),
-        );
-        let loop_restarts = Family::<LoopLabels, Gauge>::default();
-        registry.register(
-            "loop_restarts",
-            "Panics and overruns per background loop",
-            loop_restarts.clone(),
-        );
-        let loop_stale = Family::<LoopLabels, Gauge>::default();
-        registry.register(
-            "loop_stale",
-            "1 when a loop has not completed an iteration in time",
-            loop_stale.clone(),
-        );
-        let loop_last_completed_ms = Family::<LoopLabels, Gauge>::default();
-        registry.register(
-            "loop_last_completed_at_ms",
-            "Wall-clock ms of each loop's last completed iteration",
-            loop_last_completed_ms.clone(),
-        );
-        let stuck_oldest_ms = Family::<LaneLabels, Gauge>::default();
-        registry.register(
+        let requests =
+            registered(r, "requests", "RPC requests by kind and status", Family::default());
+        let request_seconds = registered(r, "request_duration_seconds", "RPC latency", latency);
+        let deliveries = registered(r, "deliveries", "Deliveries by outcome", Family::default());
+        let messages_dropped =
+            registered(r, "messages_dropped", "Undeliverable", Counter::default());
+        let slots_reclaimed = registered(r, "slots_reclaimed", "Idle slots", Counter::default());
+        let poll_connections = registered(r, "poll_connections", "SSE workers", Gauge::default());
+        let stuck_oldest_ms = registered(
+            r,
             "stuck_lane_oldest_age_ms",
             "Age of the oldest undelivered message of each lane reported stuck",
-            stuck_oldest_ms.clone(),
+            Family::default(),
         );
+        let loops = LoopMetrics::register(r);
         Metrics {
-            stuck_oldest_ms,
             registry,
             requests,
             request_seconds,
@@ -170,10 +122,37 @@ impl Default for Metrics {
             messages_dropped,
             slots_reclaimed,
             poll_connections,
-            loop_iterations,
-            loop_restarts,
-            loop_stale,
-            loop_last_completed_ms,
+            loops,
+            stuck_oldest_ms,
+        }
+    }
+}
+
+/// Per-loop liveness gauges, refreshed at every scrape from the supervisor.
+struct LoopMetrics {
+    iterations: Family<LoopLabels, Gauge>,
+    restarts: Family<LoopLabels, Gauge>,
+    stale: Family<LoopLabels, Gauge>,
+    last_completed_ms: Family<LoopLabels, Gauge>,
+}
+
+impl LoopMetrics {
+    fn register(r: &mut Registry) -> LoopMetrics {
+        LoopMetrics {
+            iterations: registered(r, "loop_iterations", "Completed iterations", Family::default()),
+            restarts: registered(r, "loop_restarts", "Panics and overruns", Family::default()),
+            stale: registered(
+                r,
+                "loop_stale",
+                "1 when a loop is not completing",
+                Family::default(),
+            ),
+            last_completed_ms: registered(
+                r,
+                "loop_last_completed_at_ms",
+                "Wall-clock ms of each loop's last completed iteration",
+                Family::default(),
+            ),
         }
     }
 }
@@ -189,32 +168,19 @@ impl Metrics {
         // Stuck lanes come and go: rebuild the family so resumed lanes disappear.
         self.stuck_oldest_ms.clear();
         for lane in stuck {
-            let labels = LaneLabels {
-                lane: lane.lane.clone(),
-            };
-            self.stuck_oldest_ms
-                .get_or_create(&labels)
-                .set(lane.oldest_age_ms);
+            let labels = LaneLabels { lane: lane.lane.clone() };
+            self.stuck_oldest_ms.get_or_create(&labels).set(lane.oldest_age_ms);
         }
         for report in loops {
             let labels = LoopLabels { name: report.name };
             let clamp = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
-            self.loop_iterations
-                .get_or_create(&labels)
-                .set(clamp(report.iterations));
-            self.loop_restarts
-                .get_or_create(&labels)
-                .set(clamp(report.restarts));
-            self.loop_stale
-                .get_or_create(&labels)
-                .set(i64::from(report.stale));
+            self.loops.iterations.get_or_create(&labels).set(clamp(report.iterations));
+            self.loops.restarts.get_or_create(&labels).set(clamp(report.restarts));
+            self.loops.stale.get_or_create(&labels).set(i64::from(report.stale));
             let completed = report.last_completed_at_ms.unwrap_or(0);
-            self.loop_last_completed_ms
-                .get_or_create(&labels)
-                .set(completed);
+            self.loops.last_completed_ms.get_or_create(&labels).set(completed);
         }
-        self.poll_connections
-            .set(i64::try_from(poll_connections).unwrap_or(i64::MAX));
+        self.poll_connections.set(i64::try_from(poll_connections).unwrap_or(i64::MAX));
         let mut text = String::new();
         if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
             text.clear();

@@ -76,11 +76,7 @@ impl LoopState {
     pub fn report(&self, now_ms: i64, born_at_ms: i64) -> LoopReport {
         let started = self.last_started_at_ms.load(Ordering::Acquire);
         let completed = self.last_completed_at_ms.load(Ordering::Acquire);
-        let reference = if completed == 0 {
-            born_at_ms
-        } else {
-            completed
-        };
+        let reference = if completed == 0 { born_at_ms } else { completed };
         let stale_ms = i64::try_from(self.spec.stale_after().as_millis()).unwrap_or(i64::MAX);
         LoopReport {
             name: self.spec.name,
@@ -103,31 +99,18 @@ pub struct Supervisor {
 impl Supervisor {
     pub fn new(clock: Arc<dyn Clock>) -> Supervisor {
         let born_at_ms = clock.now().ms();
-        Supervisor {
-            clock,
-            born_at_ms,
-            loops: Mutex::new(Vec::new()),
-        }
+        Supervisor { clock, born_at_ms, loops: Mutex::new(Vec::new()) }
     }
 
     /// Figures of every loop, in start order.
     pub fn reports(&self) -> Vec<LoopReport> {
         let now_ms = self.clock.now().ms();
-        let loops = self
-            .loops
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        loops
-            .iter()
-            .map(|state| state.report(now_ms, self.born_at_ms))
-            .collect()
+        let loops = self.loops.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        loops.iter().map(|state| state.report(now_ms, self.born_at_ms)).collect()
     }
 
     pub fn states(&self) -> Vec<Arc<LoopState>> {
-        self.loops
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+        self.loops.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     /// Starts a supervised loop. `iteration` builds one iteration's future; `wake` resolves when
@@ -146,10 +129,7 @@ impl Supervisor {
         WF: Future<Output = ()> + Send + 'static,
     {
         let state = Arc::new(LoopState::new(spec));
-        self.loops
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(state.clone());
+        self.loops.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(state.clone());
         let clock = self.clock.clone();
         tokio::spawn(run_loop(state, clock, iteration, wake, shutdown))
     }
@@ -178,15 +158,11 @@ async fn run_loop<I, IF, W, WF>(
         if *shutdown.borrow() {
             return;
         }
-        state
-            .last_started_at_ms
-            .store(clock.now().ms(), Ordering::Release);
+        state.last_started_at_ms.store(clock.now().ms(), Ordering::Release);
         let outcome = run_iteration(&state, iteration()).await;
         pause = match outcome {
             Ok(()) => {
-                state
-                    .last_completed_at_ms
-                    .store(clock.now().ms(), Ordering::Release);
+                state.last_completed_at_ms.store(clock.now().ms(), Ordering::Release);
                 state.iterations.fetch_add(1, Ordering::Relaxed);
                 if state.failing.swap(false, Ordering::AcqRel) {
                     tracing::info!(target: "resolute::supervisor", loop_name = state.spec.name, "loop recovered");
@@ -218,10 +194,7 @@ async fn run_iteration(
         Err(_) => {
             task.abort();
             state.overruns.fetch_add(1, Ordering::Relaxed);
-            format!(
-                "iteration overran its deadline of {:?}; abandoned",
-                state.spec.deadline
-            )
+            format!("iteration overran its deadline of {:?}; abandoned", state.spec.deadline)
         }
     };
     if !state.failing.swap(true, Ordering::AcqRel) {

@@ -38,15 +38,9 @@ pub fn run_command(
     now: Timestamp,
     config: &KernelConfig,
 ) -> TxnResult<Executed> {
-    let mut watching = Watching {
-        txn,
-        queued_messages: false,
-    };
+    let mut watching = Watching { txn, queued_messages: false };
     let reply = resolute_core::execute(command, &mut watching, now, config)?;
-    Ok(Executed {
-        reply,
-        queued_messages: watching.queued_messages,
-    })
+    Ok(Executed { reply, queued_messages: watching.queued_messages })
 }
 
 impl Txn for Watching<'_> {

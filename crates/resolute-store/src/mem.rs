@@ -32,11 +32,8 @@ pub struct MemState {
 
 impl MemState {
     fn task_of(&self, id: &str, row: &TaskRow) -> Task {
-        let resumes = self
-            .callbacks
-            .iter()
-            .filter(|((_, awaiter), ready)| awaiter == id && **ready)
-            .count();
+        let resumes =
+            self.callbacks.iter().filter(|((_, awaiter), ready)| awaiter == id && **ready).count();
         Task {
             id: id.to_owned(),
             state: row.state,
@@ -48,34 +45,16 @@ impl MemState {
 
     fn apply_message_write(&mut self, write: Write) {
         match write {
-            Write::PutExecute {
-                task_id,
-                version,
-                address,
-                lane,
-                due_at,
-            } => {
+            Write::PutExecute { task_id, version, address, lane, due_at } => {
                 let key = MessageKey::Execute(task_id.clone());
                 // A re-queued execute keeps its original age for stuck detection.
                 let queued_at = self.outbox.get(&key).map_or(due_at, |old| old.queued_at);
                 let body = MessageBody::Execute { task_id, version };
-                let message = Message {
-                    address,
-                    lane,
-                    body,
-                    due_at,
-                    attempts: 0,
-                    leased: false,
-                    queued_at,
-                };
+                let message =
+                    Message { address, lane, body, due_at, attempts: 0, leased: false, queued_at };
                 self.outbox.insert(key, message);
             }
-            Write::PutUnblock {
-                promise_id,
-                address,
-                lane,
-                due_at,
-            } => {
+            Write::PutUnblock { promise_id, address, lane, due_at } => {
                 let key = MessageKey::Unblock(promise_id.clone(), address.clone());
                 let body = MessageBody::Unblock { promise_id };
                 let message = Message {
@@ -89,11 +68,7 @@ impl MemState {
                 };
                 self.outbox.entry(key).or_insert(message);
             }
-            Write::LeaseMessage {
-                key,
-                due_at,
-                attempts,
-            } => {
+            Write::LeaseMessage { key, due_at, attempts } => {
                 if let Some(message) = self.outbox.get_mut(&key) {
                     (message.due_at, message.attempts, message.leased) = (due_at, attempts, true);
                 }
@@ -127,45 +102,20 @@ impl MemState {
             Write::InsertPromise(promise) => {
                 self.promises.insert(promise.id.clone(), promise);
             }
-            Write::SettlePromise {
-                id,
-                state,
-                value,
-                settled_at,
-            } => {
+            Write::SettlePromise { id, state, value, settled_at } => {
                 if let Some(promise) = self.promises.get_mut(&id) {
                     (promise.state, promise.value) = (state, value);
                     promise.settled_at = Some(settled_at);
                 }
             }
             Write::InsertTask(task) => {
-                let row = TaskRow {
-                    state: task.state,
-                    version: task.version,
-                    timer: task.timer,
-                };
+                let row = TaskRow { state: task.state, version: task.version, timer: task.timer };
                 self.tasks.insert(task.id, row);
             }
-            Write::UpdateTask {
-                id,
-                state,
-                version,
-                timer,
-            } => {
-                self.tasks.insert(
-                    id,
-                    TaskRow {
-                        state,
-                        version,
-                        timer,
-                    },
-                );
+            Write::UpdateTask { id, state, version, timer } => {
+                self.tasks.insert(id, TaskRow { state, version, timer });
             }
-            Write::InsertCallback {
-                awaited,
-                awaiter,
-                ready,
-            } => {
+            Write::InsertCallback { awaited, awaiter, ready } => {
                 self.callbacks.entry((awaited, awaiter)).or_insert(ready);
             }
             Write::MarkCallbacksReady { awaited } => {
@@ -180,18 +130,13 @@ impl MemState {
                     .retain(|(_, key_awaiter), ready| !(*key_awaiter == awaiter && *ready));
             }
             Write::DeleteCallbacksOfAwaiter { awaiter } => {
-                self.callbacks
-                    .retain(|(_, key_awaiter), _| *key_awaiter != awaiter);
+                self.callbacks.retain(|(_, key_awaiter), _| *key_awaiter != awaiter);
             }
-            Write::InsertListener {
-                promise_id,
-                address,
-            } => {
+            Write::InsertListener { promise_id, address } => {
                 self.listeners.insert((promise_id, address));
             }
             Write::DeleteListeners { promise_id } => {
-                self.listeners
-                    .retain(|(key_promise, _)| *key_promise != promise_id);
+                self.listeners.retain(|(key_promise, _)| *key_promise != promise_id);
             }
             other => debug_assert!(false, "not a row write: {other:?}"),
         }
@@ -202,11 +147,7 @@ impl MemState {
             Write::InsertSchedule(schedule) => {
                 self.schedules.insert(schedule.id.clone(), schedule);
             }
-            Write::UpdateScheduleRun {
-                id,
-                last_run_at,
-                next_run_at,
-            } => {
+            Write::UpdateScheduleRun { id, last_run_at, next_run_at } => {
                 if let Some(schedule) = self.schedules.get_mut(&id) {
                     schedule.last_run_at = Some(last_run_at);
                     schedule.next_run_at = next_run_at;
@@ -222,9 +163,7 @@ impl MemState {
 }
 
 fn tags_match(tags: &resolute_core::Tags, wanted: &resolute_core::Tags) -> bool {
-    wanted
-        .iter()
-        .all(|(key, value)| tags.get(key) == Some(value))
+    wanted.iter().all(|(key, value)| tags.get(key) == Some(value))
 }
 
 fn after_cursor(id: &str, cursor: &Option<String>) -> bool {
@@ -272,21 +211,12 @@ impl Txn for MemState {
     }
 
     fn branch_promises(&self, branch: &str) -> TxnResult<Vec<Promise>> {
-        Ok(self
-            .promises
-            .values()
-            .filter(|p| p.branch() == Some(branch))
-            .cloned()
-            .collect())
+        Ok(self.promises.values().filter(|p| p.branch() == Some(branch)).cloned().collect())
     }
 
     fn expired_promises(&self, now: Timestamp, limit: usize) -> TxnResult<Vec<Promise>> {
-        let mut expired: Vec<_> = self
-            .promises
-            .values()
-            .filter(|p| p.is_expired(now))
-            .cloned()
-            .collect();
+        let mut expired: Vec<_> =
+            self.promises.values().filter(|p| p.is_expired(now)).cloned().collect();
         expired.sort_by(|a, b| (a.timeout_at, &a.id).cmp(&(b.timeout_at, &b.id)));
         expired.truncate(limit);
         Ok(expired)
@@ -302,11 +232,7 @@ impl Txn for MemState {
             })
             .collect();
         due.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        Ok(due
-            .into_iter()
-            .take(limit)
-            .map(|(_, id, row)| self.task_of(&id, row))
-            .collect())
+        Ok(due.into_iter().take(limit).map(|(_, id, row)| self.task_of(&id, row)).collect())
     }
 
     fn schedule(&self, id: &str) -> TxnResult<Option<Schedule>> {
@@ -314,12 +240,8 @@ impl Txn for MemState {
     }
 
     fn due_schedules(&self, now: Timestamp, limit: usize) -> TxnResult<Vec<Schedule>> {
-        let mut due: Vec<_> = self
-            .schedules
-            .values()
-            .filter(|s| s.next_run_at <= now)
-            .cloned()
-            .collect();
+        let mut due: Vec<_> =
+            self.schedules.values().filter(|s| s.next_run_at <= now).cloned().collect();
         due.sort_by(|a, b| (a.next_run_at, &a.id).cmp(&(b.next_run_at, &b.id)));
         due.truncate(limit);
         Ok(due)
@@ -360,17 +282,9 @@ impl Txn for MemState {
     }
 
     fn due_messages(&self, now: Timestamp, limit: usize) -> TxnResult<Vec<Message>> {
-        let mut due: Vec<_> = self
-            .outbox
-            .iter()
-            .filter(|(_, m)| m.due_at <= now)
-            .collect();
+        let mut due: Vec<_> = self.outbox.iter().filter(|(_, m)| m.due_at <= now).collect();
         due.sort_by(|a, b| (a.1.due_at, a.0).cmp(&(b.1.due_at, b.0)));
-        Ok(due
-            .into_iter()
-            .take(limit)
-            .map(|(_, message)| message.clone())
-            .collect())
+        Ok(due.into_iter().take(limit).map(|(_, message)| message.clone()).collect())
     }
 
     fn message(&self, key: &MessageKey) -> TxnResult<Option<Message>> {
@@ -401,11 +315,7 @@ impl Txn for MemState {
     fn snapshot(&self) -> TxnResult<Snapshot> {
         Ok(Snapshot {
             promises: self.promises.values().cloned().collect(),
-            tasks: self
-                .tasks
-                .iter()
-                .map(|(id, row)| self.task_of(id, row))
-                .collect(),
+            tasks: self.tasks.iter().map(|(id, row)| self.task_of(id, row)).collect(),
             callbacks: self
                 .callbacks
                 .iter()

@@ -18,16 +18,11 @@ pub struct MemStore {
 
 impl MemStore {
     pub fn new(config: KernelConfig) -> MemStore {
-        MemStore {
-            state: Mutex::new(MemState::default()),
-            config,
-        }
+        MemStore { state: Mutex::new(MemState::default()), config }
     }
 
     fn lock(&self) -> MutexGuard<'_, MemState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Runs one command synchronously: on failure the state is left exactly as before.

@@ -53,10 +53,7 @@ pub struct Workload {
 
 impl Workload {
     pub fn new(seed: u64, start: Timestamp) -> Workload {
-        Workload {
-            rng: Rng::new(seed),
-            now: start,
-        }
+        Workload { rng: Rng::new(seed), now: start }
     }
 
     /// An id from the pools: a root, or a child of a root in either SDK generation.
@@ -80,25 +77,14 @@ impl Workload {
         tags.insert("resonate:origin".into(), origin.clone());
         tags.insert("resonate:branch".into(), origin);
         if targeted {
-            tags.insert(
-                "resonate:target".into(),
-                (*self.rng.pick(TARGETS)).to_owned(),
-            );
+            tags.insert("resonate:target".into(), (*self.rng.pick(TARGETS)).to_owned());
         }
         if self.rng.chance(10) {
             tags.insert("resonate:timer".into(), "true".into());
         }
         let timeout_at = self.now.plus_ms(self.rng.below(120_000) as i64 - 5_000);
         let data = Some(format!("{}", self.rng.below(1000)));
-        CreatePromise {
-            id,
-            timeout_at,
-            param: Value {
-                headers: None,
-                data,
-            },
-            tags,
-        }
+        CreatePromise { id, timeout_at, param: Value { headers: None, data }, tags }
     }
 
     fn settle(&mut self, id: String) -> SettlePromise {
@@ -107,23 +93,14 @@ impl Workload {
             SettleState::Rejected,
             SettleState::RejectedCanceled,
         ]);
-        SettlePromise {
-            id,
-            state,
-            value: Value {
-                headers: None,
-                data: Some("dg==".into()),
-            },
-        }
+        SettlePromise { id, state, value: Value { headers: None, data: Some("dg==".into()) } }
     }
 
     /// The next command; also advances time now and then.
     pub fn next_command(&mut self) -> Command {
         if self.rng.chance(15) {
             self.now = self.now.plus_ms(self.rng.below(20_000) as i64);
-            return Command::Tick {
-                limit: 1 + self.rng.below(8) as usize,
-            };
+            return Command::Tick { limit: 1 + self.rng.below(8) as usize };
         }
         match self.rng.below(10) {
             0..=2 => self.promise_command(),
@@ -140,16 +117,10 @@ impl Workload {
                 Command::PromiseCreate(self.create(id, targeted))
             }
             2 => Command::PromiseSettle(self.settle(id)),
-            3 => Command::PromiseRegisterListener {
-                awaited: id,
-                address: "poll://uni@c/1".into(),
-            },
+            3 => Command::PromiseRegisterListener { awaited: id, address: "poll://uni@c/1".into() },
             _ => {
                 let awaiter = self.id();
-                Command::PromiseRegisterCallback {
-                    awaited: id,
-                    awaiter,
-                }
+                Command::PromiseRegisterCallback { awaited: id, awaiter }
             }
         }
     }
@@ -165,18 +136,10 @@ impl Workload {
                 ttl_ms: 1 + self.rng.below(30_000) as i64,
             },
             2 => Command::TaskRelease { id, version },
-            3 => Command::TaskFulfill {
-                id: id.clone(),
-                version,
-                settle: self.settle(id),
-            },
+            3 => Command::TaskFulfill { id: id.clone(), version, settle: self.settle(id) },
             4 => {
                 let awaited = vec![self.id(), self.id()];
-                Command::TaskSuspend {
-                    id,
-                    version,
-                    awaited,
-                }
+                Command::TaskSuspend { id, version, awaited }
             }
             5 => {
                 let child = format!("{id}.{}", self.rng.below(3));
@@ -185,16 +148,9 @@ impl Workload {
                 } else {
                     FenceAction::Settle(self.settle(child))
                 };
-                Command::TaskFence {
-                    id,
-                    version,
-                    action,
-                }
+                Command::TaskFence { id, version, action }
             }
-            6 => Command::TaskHeartbeat {
-                pid: "w1".into(),
-                tasks: vec![HeldTask { id, version }],
-            },
+            6 => Command::TaskHeartbeat { pid: "w1".into(), tasks: vec![HeldTask { id, version }] },
             7 => {
                 let promise = self.create(id, true);
                 Command::TaskCreate {
@@ -214,16 +170,9 @@ impl Workload {
     }
 
     fn other_command(&mut self) -> Command {
-        let page = Page {
-            limit: 1 + self.rng.below(5) as usize,
-            cursor: None,
-        };
+        let page = Page { limit: 1 + self.rng.below(5) as usize, cursor: None };
         match self.rng.below(5) {
-            0 => Command::PromiseSearch(PromiseQuery {
-                state: None,
-                tags: Tags::new(),
-                page,
-            }),
+            0 => Command::PromiseSearch(PromiseQuery { state: None, tags: Tags::new(), page }),
             1 => Command::TaskSearch(TaskQuery { state: None, page }),
             2 => {
                 let mut promise_tags = Tags::new();
@@ -237,9 +186,7 @@ impl Workload {
                     promise_tags,
                 })
             }
-            3 => Command::ScheduleDelete {
-                id: format!("s{}", self.rng.below(2)),
-            },
+            3 => Command::ScheduleDelete { id: format!("s{}", self.rng.below(2)) },
             _ => Command::TaskGet { id: self.id() },
         }
     }

@@ -25,11 +25,7 @@ impl From<SynchronousArg> for resolute_store::sqlite::Synchronous {
 }
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "resolute",
-    version,
-    about = "A durable promise and task-dispatch server"
-)]
+#[command(name = "resolute", version, about = "A durable promise and task-dispatch server")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -56,28 +52,16 @@ pub struct ServeArgs {
     #[arg(long, env = "RESONATE_SERVER__URL")]
     pub server_url: Option<String>,
     /// Port of the Prometheus `/metrics` listener; 0 disables it.
-    #[arg(
-        long,
-        env = "RESONATE_OBSERVABILITY__METRICS_PORT",
-        default_value_t = 9090
-    )]
+    #[arg(long, env = "RESONATE_OBSERVABILITY__METRICS_PORT", default_value_t = 9090)]
     pub observability_metrics_port: u16,
     /// Storage backend.
     #[arg(long, env = "RESONATE_STORAGE__TYPE", default_value = "sqlite")]
     pub storage_type: String,
     /// SQLite database file (`:memory:` keeps nothing).
-    #[arg(
-        long,
-        env = "RESONATE_STORAGE__SQLITE__PATH",
-        default_value = "resolute.db"
-    )]
+    #[arg(long, env = "RESONATE_STORAGE__SQLITE__PATH", default_value = "resolute.db")]
     pub storage_sqlite_path: PathBuf,
     /// SQLite durability: `normal` survives kill -9 of the server, `full` also survives power loss.
-    #[arg(
-        long,
-        env = "RESONATE_STORAGE__SQLITE__SYNCHRONOUS",
-        default_value = "normal"
-    )]
+    #[arg(long, env = "RESONATE_STORAGE__SQLITE__SYNCHRONOUS", default_value = "normal")]
     pub storage_sqlite_synchronous: SynchronousArg,
     /// Enables the debug operations and `resonate:debug_time`.
     #[arg(long, env = "RESONATE_DEBUG")]
@@ -93,21 +77,14 @@ pub struct ServeArgs {
     #[arg(long, env = "RESOLUTE_STUCK_AFTER_MS", default_value_t = 30_000)]
     pub stuck_after_ms: u64,
     /// Milliseconds between timeout passes.
-    #[arg(
-        long,
-        env = "RESONATE_TIMEOUTS__POLL_INTERVAL",
-        default_value_t = 1_000
-    )]
+    #[arg(long, env = "RESONATE_TIMEOUTS__POLL_INTERVAL", default_value_t = 1_000)]
     pub timeouts_poll_interval: u64,
 }
 
 impl ServeArgs {
     /// Maps the flags onto the server's typed configuration, rejecting nonsense early.
     pub fn server_config(&self) -> anyhow::Result<ServerConfig> {
-        anyhow::ensure!(
-            self.tasks_retry_timeout >= 1,
-            "--tasks-retry-timeout must be at least 1"
-        );
+        anyhow::ensure!(self.tasks_retry_timeout >= 1, "--tasks-retry-timeout must be at least 1");
         anyhow::ensure!(
             self.timeouts_poll_interval >= 1,
             "--timeouts-poll-interval must be at least 1"

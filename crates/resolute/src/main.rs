@@ -27,17 +27,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.storage_type
     );
     let synchronous = args.storage_sqlite_synchronous.into();
-    let store = SqliteStore::open_with(
-        &args.storage_sqlite_path,
-        config.kernel.clone(),
-        synchronous,
-    )
-    .with_context(|| format!("opening {}", args.storage_sqlite_path.display()))?;
+    let store =
+        SqliteStore::open_with(&args.storage_sqlite_path, config.kernel.clone(), synchronous)
+            .with_context(|| format!("opening {}", args.storage_sqlite_path.display()))?;
     tracing::info!(path = %args.storage_sqlite_path.display(), "sqlite store open");
     let store: Arc<dyn Store> = Arc::new(store);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let mut config = config;
         let listener = TcpListener::bind(config.listen)
@@ -59,10 +54,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
 }
 
 /// Resolves on SIGINT or SIGTERM.

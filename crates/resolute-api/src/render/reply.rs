@@ -97,10 +97,7 @@ fn callback_answer(callback: &CallbackReply) -> Answer {
 /// `{<name>: [...], cursor?}`: the cursor is present only when more rows exist.
 fn page<T>(name: &str, found: &Found<T>, item: fn(&T) -> Json) -> Json {
     let mut object = Map::new();
-    object.insert(
-        name.into(),
-        Json::Array(found.items.iter().map(item).collect()),
-    );
+    object.insert(name.into(), Json::Array(found.items.iter().map(item).collect()));
     if let Some(cursor) = &found.cursor {
         object.insert("cursor".into(), json!(cursor));
     }

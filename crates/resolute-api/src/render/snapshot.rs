@@ -20,11 +20,8 @@ pub(crate) fn snapshot_json(snapshot: &Snapshot) -> Json {
         .filter(|promise| promise.state.is_pending())
         .map(|promise| json!({ "id": promise.id, "timeout": promise.timeout_at.ms() }))
         .collect();
-    let mut callbacks: Vec<_> = snapshot
-        .callbacks
-        .iter()
-        .filter(|callback| !callback.ready)
-        .collect();
+    let mut callbacks: Vec<_> =
+        snapshot.callbacks.iter().filter(|callback| !callback.ready).collect();
     callbacks.sort();
     let mut listeners: Vec<_> = snapshot.listeners.iter().collect();
     listeners.sort();
@@ -57,10 +54,8 @@ pub(crate) fn snapshot_json(snapshot: &Snapshot) -> Json {
 /// Outbox executes first (by task id, with an empty head), then unblocks (by promise id and
 /// address) carrying the promise as the snapshot holds it.
 fn messages_json(snapshot: &Snapshot, promises: &[&Promise]) -> Vec<Json> {
-    let by_id: BTreeMap<&str, &Promise> = promises
-        .iter()
-        .map(|promise| (promise.id.as_str(), *promise))
-        .collect();
+    let by_id: BTreeMap<&str, &Promise> =
+        promises.iter().map(|promise| (promise.id.as_str(), *promise)).collect();
     let mut executes = Vec::new();
     let mut unblocks = Vec::new();
     for message in &snapshot.messages {

@@ -44,14 +44,8 @@ impl CreateData {
     pub(crate) fn validate(&self) -> Result<(), BadRequest> {
         let mut field = FieldRules::default();
         field.check(!self.id.is_empty(), "Promise ID is required");
-        field.check(
-            !self.id.contains('\0'),
-            "Promise ID must not contain null bytes",
-        );
-        field.check(
-            self.timeout_at >= 0,
-            "TimeoutAt must be a non-negative integer",
-        );
+        field.check(!self.id.contains('\0'), "Promise ID must not contain null bytes");
+        field.check(self.timeout_at >= 0, "TimeoutAt must be a non-negative integer");
         field.finish()?;
         rules::check_create_tags(&self.id, self.timeout_at, &self.tags)
     }
@@ -93,11 +87,7 @@ impl SettleData {
     }
 
     pub(crate) fn into_command(self) -> SettlePromise {
-        SettlePromise {
-            id: self.id,
-            state: self.state.into(),
-            value: self.value.into(),
-        }
+        SettlePromise { id: self.id, state: self.state.into(), value: self.value.into() }
     }
 }
 
@@ -120,10 +110,7 @@ impl CallbackData {
         field.check(!self.awaited.is_empty(), "Awaited promise ID is required");
         field.check(!self.awaiter.is_empty(), "Awaiter promise ID is required");
         field.finish()?;
-        ensure(
-            self.awaited != self.awaiter,
-            "Awaited and awaiter must be different promises",
-        )?;
+        ensure(self.awaited != self.awaiter, "Awaited and awaiter must be different promises")?;
         ensure(
             rules::same_origin(&self.awaiter, &self.awaited),
             "Awaiter and awaited must belong to the same origin",
@@ -134,10 +121,7 @@ impl CallbackData {
 pub(crate) fn register_callback(data: &str) -> Result<Command, BadRequest> {
     let callback: CallbackData = parse(data)?;
     callback.validate()?;
-    Ok(Command::PromiseRegisterCallback {
-        awaited: callback.awaited,
-        awaiter: callback.awaiter,
-    })
+    Ok(Command::PromiseRegisterCallback { awaited: callback.awaited, awaiter: callback.awaiter })
 }
 
 #[derive(Deserialize)]
@@ -152,10 +136,7 @@ pub(crate) fn register_listener(data: &str) -> Result<Command, BadRequest> {
     field.check(!awaited.is_empty(), "Awaited promise ID is required");
     field.check(!address.is_empty(), "Address is required");
     field.finish()?;
-    ensure(
-        Address::parse(&address).is_some(),
-        "Invalid listener address",
-    )?;
+    ensure(Address::parse(&address).is_some(), "Invalid listener address")?;
     Ok(Command::PromiseRegisterListener { awaited, address })
 }
 
@@ -180,9 +161,6 @@ pub(crate) fn search(data: &str) -> Result<Command, BadRequest> {
     Ok(Command::PromiseSearch(PromiseQuery {
         state: search.state.map(Into::into),
         tags: search.tags,
-        page: Page {
-            limit,
-            cursor: search.cursor,
-        },
+        page: Page { limit, cursor: search.cursor },
     }))
 }

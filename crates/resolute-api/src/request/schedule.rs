@@ -53,23 +53,14 @@ pub(crate) fn create(data: &str) -> Result<Command, BadRequest> {
     field.check(!create.id.is_empty(), "Schedule ID is required");
     field.check(!create.id.contains('.'), "Schedule ID must not contain '.'");
     field.check(!create.cron.is_empty(), "Cron expression is required");
-    field.check(
-        !create.promise_id.is_empty(),
-        "Promise ID template is required",
-    );
-    field.check(
-        create.promise_timeout >= 0,
-        "Promise timeout must be a non-negative integer",
-    );
+    field.check(!create.promise_id.is_empty(), "Promise ID template is required");
+    field.check(create.promise_timeout >= 0, "Promise timeout must be a non-negative integer");
     field.check(
         create.promise_tags.contains_key(TAG_TARGET),
         "promiseTags must include a resonate:target tag",
     );
     field.finish()?;
-    ensure(
-        Cron::parse(&create.cron).is_some(),
-        "Invalid cron expression",
-    )?;
+    ensure(Cron::parse(&create.cron).is_some(), "Invalid cron expression")?;
     Ok(Command::ScheduleCreate(CreateSchedule {
         id: create.id,
         cron: create.cron,
@@ -98,9 +89,6 @@ pub(crate) fn search(data: &str) -> Result<Command, BadRequest> {
     let limit = rules::page_limit(search.limit, SEARCH_LIMIT_DEFAULT)?;
     Ok(Command::ScheduleSearch(ScheduleQuery {
         tags: search.tags,
-        page: Page {
-            limit,
-            cursor: search.cursor,
-        },
+        page: Page { limit, cursor: search.cursor },
     }))
 }

@@ -64,20 +64,10 @@ pub(crate) fn create(data: &str) -> Result<Command, BadRequest> {
     field.nested(action.data.validate());
     field.finish()?;
     let tags = action.data.tags();
-    ensure(
-        tags.contains_key(TAG_TARGET),
-        "Action must have a resonate:target tag",
-    )?;
-    ensure(
-        !tags.contains_key(TAG_DELAY),
-        "Action must not have a resonate:delay tag",
-    )?;
+    ensure(tags.contains_key(TAG_TARGET), "Action must have a resonate:target tag")?;
+    ensure(!tags.contains_key(TAG_DELAY), "Action must not have a resonate:delay tag")?;
     rules::check_target(tags)?;
-    Ok(Command::TaskCreate {
-        pid,
-        ttl_ms: ttl,
-        promise: action.data.into_command(),
-    })
+    Ok(Command::TaskCreate { pid, ttl_ms: ttl, promise: action.data.into_command() })
 }
 
 #[derive(Deserialize)]
@@ -89,24 +79,14 @@ struct AcquireData {
 }
 
 pub(crate) fn acquire(data: &str) -> Result<Command, BadRequest> {
-    let AcquireData {
-        id,
-        version,
-        pid,
-        ttl,
-    } = parse(data)?;
+    let AcquireData { id, version, pid, ttl } = parse(data)?;
     let mut field = FieldRules::default();
     field.check(!id.is_empty(), TASK_ID_REQUIRED);
     field.check(version >= 0, VERSION_NON_NEGATIVE);
     field.check(!pid.is_empty(), PID_REQUIRED);
     field.check(ttl >= 1, TTL_POSITIVE);
     field.finish()?;
-    Ok(Command::TaskAcquire {
-        id,
-        version,
-        pid,
-        ttl_ms: ttl,
-    })
+    Ok(Command::TaskAcquire { id, version, pid, ttl_ms: ttl })
 }
 
 #[derive(Deserialize)]
@@ -137,21 +117,13 @@ struct FulfillData {
 }
 
 pub(crate) fn fulfill(data: &str) -> Result<Command, BadRequest> {
-    let FulfillData {
-        id,
-        version,
-        action,
-    } = parse(data)?;
+    let FulfillData { id, version, action } = parse(data)?;
     let mut field = FieldRules::default();
     check_id_version(&mut field, &id, version);
     field.nested(action.data.validate());
     field.finish()?;
     ensure(action.data.id == id, "Action ID must match the task ID")?;
-    Ok(Command::TaskFulfill {
-        id,
-        version,
-        settle: action.data.into_command(),
-    })
+    Ok(Command::TaskFulfill { id, version, settle: action.data.into_command() })
 }
 
 #[derive(Deserialize)]
@@ -162,11 +134,7 @@ struct SuspendData {
 }
 
 pub(crate) fn suspend(data: &str) -> Result<Command, BadRequest> {
-    let SuspendData {
-        id,
-        version,
-        actions,
-    } = parse(data)?;
+    let SuspendData { id, version, actions } = parse(data)?;
     let mut field = FieldRules::default();
     check_id_version(&mut field, &id, version);
     field.check(!actions.is_empty(), "Actions array cannot be empty");
@@ -196,11 +164,7 @@ pub(crate) fn suspend(data: &str) -> Result<Command, BadRequest> {
             awaited.push(action.data.awaited);
         }
     }
-    Ok(Command::TaskSuspend {
-        id,
-        version,
-        awaited,
-    })
+    Ok(Command::TaskSuspend { id, version, awaited })
 }
 
 #[derive(Deserialize)]
@@ -218,30 +182,19 @@ struct FenceActionData {
 }
 
 pub(crate) fn fence(data: &str) -> Result<Command, BadRequest> {
-    let FenceData {
-        id,
-        version,
-        action,
-    } = parse(data)?;
+    let FenceData { id, version, action } = parse(data)?;
     let inner: serde_json::Map<String, serde_json::Value> = parse(action.data.get())?;
     let mut field = FieldRules::default();
     check_id_version(&mut field, &id, version);
     field.finish()?;
     let inner_id = inner.get("id").and_then(|inner_id| inner_id.as_str());
-    ensure(
-        inner_id != Some(id.as_str()),
-        "Action ID must not equal the task ID",
-    )?;
+    ensure(inner_id != Some(id.as_str()), "Action ID must not equal the task ID")?;
     let action = match action.kind.as_str() {
         "promise.create" => FenceAction::Create(fenced(action.data.get(), read_fenced_create)?),
         "promise.settle" => FenceAction::Settle(fenced(action.data.get(), read_fenced_settle)?),
         _ => return Err("Invalid fence action kind".into()),
     };
-    Ok(Command::TaskFence {
-        id,
-        version,
-        action,
-    })
+    Ok(Command::TaskFence { id, version, action })
 }
 
 /// Parses a fenced action's data; a parse failure reads "Invalid action data: …" here.
@@ -290,10 +243,7 @@ pub(crate) fn heartbeat(data: &str) -> Result<Command, BadRequest> {
     let tasks: Vec<HeldTask> = tasks
         .into_iter()
         .filter(|task| !task.id.is_empty())
-        .map(|task| HeldTask {
-            id: task.id,
-            version: task.version,
-        })
+        .map(|task| HeldTask { id: task.id, version: task.version })
         .collect();
     Ok(Command::TaskHeartbeat { pid, tasks })
 }
@@ -316,9 +266,6 @@ pub(crate) fn search(data: &str) -> Result<Command, BadRequest> {
     let limit = rules::page_limit(search.limit, SEARCH_LIMIT_DEFAULT)?;
     Ok(Command::TaskSearch(TaskQuery {
         state: search.state.map(Into::into),
-        page: Page {
-            limit,
-            cursor: search.cursor,
-        },
+        page: Page { limit, cursor: search.cursor },
     }))
 }

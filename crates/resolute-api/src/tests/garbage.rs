@@ -90,18 +90,11 @@ fn random_json(rng: &mut Rng, depth: usize) -> Json {
         6 | 7 => {
             let mut object = serde_json::Map::new();
             for _ in 0..rng.below(5) {
-                object.insert(
-                    KEYS[rng.below(KEYS.len())].into(),
-                    random_json(rng, depth + 1),
-                );
+                object.insert(KEYS[rng.below(KEYS.len())].into(), random_json(rng, depth + 1));
             }
             Json::Object(object)
         }
-        _ => Json::Array(
-            (0..rng.below(3))
-                .map(|_| random_json(rng, depth + 1))
-                .collect(),
-        ),
+        _ => Json::Array((0..rng.below(3)).map(|_| random_json(rng, depth + 1)).collect()),
     }
 }
 

@@ -10,10 +10,7 @@ use resolute_core::{Command, PromiseState, SettleState, Tags, Timestamp, Value};
 use super::{assert_bad, command, rejected};
 
 fn tags(pairs: &[(&str, &str)]) -> Tags {
-    pairs
-        .iter()
-        .map(|(key, value)| (key.to_string(), value.to_string()))
-        .collect()
+    pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
 }
 
 #[test]
@@ -23,11 +20,7 @@ fn get_reads_the_id() {
         Command::PromiseGet { id: "a.1".into() }
     );
     assert_bad("promise.get", json!({"id": ""}), "Promise ID is required");
-    assert_bad(
-        "promise.get",
-        json!({}),
-        "Invalid request: missing field `id`",
-    );
+    assert_bad("promise.get", json!({}), "Invalid request: missing field `id`");
     assert_bad(
         "promise.get",
         json!({"id": 5}),
@@ -57,10 +50,7 @@ fn create_reads_every_field() {
             ("resonate:branch", "invoice.7"),
         ]),
     };
-    assert_eq!(
-        command("promise.create", data),
-        Command::PromiseCreate(expected)
-    );
+    assert_eq!(command("promise.create", data), Command::PromiseCreate(expected));
 }
 
 #[test]
@@ -72,30 +62,18 @@ fn create_defaults_param_and_tags_and_accepts_null_members() {
         tags: Tags::new(),
     };
     let data = json!({"id": "a", "timeoutAt": 0});
-    assert_eq!(
-        command("promise.create", data),
-        Command::PromiseCreate(minimal.clone())
-    );
+    assert_eq!(command("promise.create", data), Command::PromiseCreate(minimal.clone()));
     let data = json!({"id": "a", "timeoutAt": 0, "param": {"headers": null, "data": null}});
-    assert_eq!(
-        command("promise.create", data),
-        Command::PromiseCreate(minimal)
-    );
+    assert_eq!(command("promise.create", data), Command::PromiseCreate(minimal));
     // Huge deadlines are accepted; the kernel saturates the arithmetic.
     let data = json!({"id": "a", "timeoutAt": i64::MAX});
-    assert!(matches!(
-        command("promise.create", data),
-        Command::PromiseCreate(_)
-    ));
+    assert!(matches!(command("promise.create", data), Command::PromiseCreate(_)));
 }
 
 #[test]
 fn create_typed_parse_rejects_nulls_floats_and_non_string_tags() {
     let cases = [
-        (
-            json!({"id": "a"}),
-            "Invalid request: missing field `timeoutAt`",
-        ),
+        (json!({"id": "a"}), "Invalid request: missing field `timeoutAt`"),
         (
             json!({"id": "a", "timeoutAt": 1.5}),
             "Invalid request: invalid type: floating point `1.5`, expected i64",
@@ -134,19 +112,12 @@ fn duplicate_keys_in_data_are_rejected() {
     let text = r#"{"kind":"promise.create","head":{"corrId":"c","version":"2026-04-01"},
         "data":{"id":"a","id":"b","timeoutAt":1}}"#;
     let error = crate::parse_envelope(text.as_bytes(), false).and_then(|e| e.into_operation());
-    assert_eq!(
-        error.expect_err("duplicate").message,
-        "Invalid request: duplicate field `id`"
-    );
+    assert_eq!(error.expect_err("duplicate").message, "Invalid request: duplicate field `id`");
 }
 
 #[test]
 fn create_field_rules_are_joined() {
-    assert_bad(
-        "promise.create",
-        json!({"id": "", "timeoutAt": 1}),
-        "Promise ID is required",
-    );
+    assert_bad("promise.create", json!({"id": "", "timeoutAt": 1}), "Promise ID is required");
     assert_bad(
         "promise.create",
         json!({"id": "a\u{0}b", "timeoutAt": 1}),
@@ -173,10 +144,7 @@ fn assert_tags_bad(id: &str, pairs: &[(&str, &str)], message: &str) {
 #[track_caller]
 fn assert_tags_ok(id: &str, pairs: &[(&str, &str)]) {
     let data = json!({"id": id, "timeoutAt": 100, "tags": tags(pairs)});
-    assert!(
-        matches!(command("promise.create", data), Command::PromiseCreate(_)),
-        "{id} {pairs:?}"
-    );
+    assert!(matches!(command("promise.create", data), Command::PromiseCreate(_)), "{id} {pairs:?}");
 }
 
 #[test]
@@ -184,11 +152,7 @@ fn create_tag_rules_follow_r1_in_order() {
     let origin = "Promise ID must be prefixed by resonate:origin";
     assert_tags_bad("other", &[("resonate:origin", "root")], origin);
     assert_tags_bad("rooted", &[("resonate:origin", "root")], origin);
-    assert_tags_bad(
-        "r:1",
-        &[("resonate:origin", "r:1")],
-        "resonate:origin must not contain ':'",
-    );
+    assert_tags_bad("r:1", &[("resonate:origin", "r:1")], "resonate:origin must not contain ':'");
     assert_tags_bad(
         "r.1",
         &[("resonate:branch", "r.2")],
@@ -199,36 +163,19 @@ fn create_tag_rules_follow_r1_in_order() {
         &[("resonate:parent", "q")],
         "Promise ID must be prefixed by resonate:parent",
     );
-    assert_tags_bad(
-        "r",
-        &[("resonate:prefix", "a:b")],
-        "resonate:prefix must not contain ':'",
-    );
+    assert_tags_bad("r", &[("resonate:prefix", "a:b")], "resonate:prefix must not contain ':'");
     // Origin comes first when several rules fail.
-    assert_tags_bad(
-        "x",
-        &[("resonate:origin", "r"), ("resonate:branch", "q")],
-        origin,
-    );
+    assert_tags_bad("x", &[("resonate:origin", "r"), ("resonate:branch", "q")], origin);
     for id in ["root", "root.1", "root:1", "root:1.2"] {
-        let pairs = [
-            ("resonate:origin", "root"),
-            ("resonate:branch", "root"),
-            ("resonate:parent", "root"),
-        ];
+        let pairs =
+            [("resonate:origin", "root"), ("resonate:branch", "root"), ("resonate:parent", "root")];
         assert_tags_ok(id, &pairs);
     }
     assert_tags_ok(
         "order.42:1",
-        &[
-            ("resonate:origin", "order.42"),
-            ("resonate:prefix", "order.42"),
-        ],
+        &[("resonate:origin", "order.42"), ("resonate:prefix", "order.42")],
     );
-    assert_tags_ok(
-        "root:1.2",
-        &[("resonate:branch", "root:1"), ("resonate:parent", "root:1")],
-    );
+    assert_tags_ok("root:1.2", &[("resonate:branch", "root:1"), ("resonate:parent", "root:1")]);
 }
 
 #[test]
@@ -261,14 +208,9 @@ fn create_target_must_be_routable_after_the_tag_rules() {
         &[("resonate:target", "x"), ("resonate:origin", "b")],
         "Promise ID must be prefixed by resonate:origin",
     );
-    for target in [
-        "poll://any@g",
-        "poll://uni@g/p",
-        "http://h:1/x",
-        "https://h",
-        "gcps://p/t",
-        "bash://",
-    ] {
+    for target in
+        ["poll://any@g", "poll://uni@g/p", "http://h:1/x", "https://h", "gcps://p/t", "bash://"]
+    {
         assert_tags_ok("a", &[("resonate:target", target)]);
     }
 }
@@ -279,42 +221,23 @@ fn settle_reads_state_and_value() {
     let expected = SettlePromise {
         id: "a".into(),
         state: SettleState::RejectedCanceled,
-        value: Value {
-            headers: None,
-            data: Some("eA==".into()),
-        },
+        value: Value { headers: None, data: Some("eA==".into()) },
     };
-    assert_eq!(
-        command("promise.settle", data),
-        Command::PromiseSettle(expected)
-    );
+    assert_eq!(command("promise.settle", data), Command::PromiseSettle(expected));
     let data = json!({"id": "a", "state": "resolved"});
-    let Command::PromiseSettle(settle) = command("promise.settle", data) else {
-        panic!()
-    };
-    assert_eq!(
-        (settle.state, settle.value),
-        (SettleState::Resolved, Value::default())
-    );
+    let Command::PromiseSettle(settle) = command("promise.settle", data) else { panic!() };
+    assert_eq!((settle.state, settle.value), (SettleState::Resolved, Value::default()));
 }
 
 #[test]
 fn settle_errors() {
-    assert_bad(
-        "promise.settle",
-        json!({"id": "", "state": "resolved"}),
-        "Promise ID is required",
-    );
+    assert_bad("promise.settle", json!({"id": "", "state": "resolved"}), "Promise ID is required");
     assert_bad(
         "promise.settle",
         json!({"id": "a", "state": "rejected_timedout"}),
         "Invalid request: unknown variant `rejected_timedout`, expected one of `resolved`, `rejected`, `rejected_canceled`",
     );
-    assert_bad(
-        "promise.settle",
-        json!({"id": "a"}),
-        "Invalid request: missing field `state`",
-    );
+    assert_bad("promise.settle", json!({"id": "a"}), "Invalid request: missing field `state`");
     assert_bad(
         "promise.settle",
         json!({"id": "a", "state": "resolved", "value": null}),
@@ -325,17 +248,11 @@ fn settle_errors() {
 #[test]
 fn register_callback_rules() {
     let data = json!({"awaited": "root:1", "awaiter": "root"});
-    let expected = Command::PromiseRegisterCallback {
-        awaited: "root:1".into(),
-        awaiter: "root".into(),
-    };
+    let expected =
+        Command::PromiseRegisterCallback { awaited: "root:1".into(), awaiter: "root".into() };
     assert_eq!(command("promise.register_callback", data), expected);
     let kind = "promise.register_callback";
-    assert_bad(
-        kind,
-        json!({"awaited": "", "awaiter": "a"}),
-        "Awaited promise ID is required",
-    );
+    assert_bad(kind, json!({"awaited": "", "awaiter": "a"}), "Awaited promise ID is required");
     assert_bad(
         kind,
         json!({"awaited": "", "awaiter": ""}),
@@ -351,11 +268,7 @@ fn register_callback_rules() {
         json!({"awaited": "a.1", "awaiter": "b"}),
         "Awaiter and awaited must belong to the same origin",
     );
-    assert_bad(
-        kind,
-        json!({"awaited": "a"}),
-        "Invalid request: missing field `awaiter`",
-    );
+    assert_bad(kind, json!({"awaited": "a"}), "Invalid request: missing field `awaiter`");
 }
 
 #[test]
@@ -367,61 +280,26 @@ fn register_listener_rules() {
     };
     assert_eq!(command("promise.register_listener", data), expected);
     let kind = "promise.register_listener";
-    assert_bad(
-        kind,
-        json!({"awaited": "a", "address": "nowhere"}),
-        "Invalid listener address",
-    );
-    assert_bad(
-        kind,
-        json!({"awaited": "", "address": "x"}),
-        "Awaited promise ID is required",
-    );
-    assert_bad(
-        kind,
-        json!({"awaited": "a", "address": ""}),
-        "Address is required",
-    );
+    assert_bad(kind, json!({"awaited": "a", "address": "nowhere"}), "Invalid listener address");
+    assert_bad(kind, json!({"awaited": "", "address": "x"}), "Awaited promise ID is required");
+    assert_bad(kind, json!({"awaited": "a", "address": ""}), "Address is required");
 }
 
 #[test]
 fn search_defaults_and_limits() {
-    let expected = PromiseQuery {
-        state: None,
-        tags: Tags::new(),
-        page: Page {
-            limit: 100,
-            cursor: None,
-        },
-    };
-    assert_eq!(
-        command("promise.search", json!({})),
-        Command::PromiseSearch(expected)
-    );
+    let expected =
+        PromiseQuery { state: None, tags: Tags::new(), page: Page { limit: 100, cursor: None } };
+    assert_eq!(command("promise.search", json!({})), Command::PromiseSearch(expected));
     let data =
         json!({"state": "rejected_timedout", "tags": {"k": "v"}, "limit": 1000, "cursor": "c"});
     let expected = PromiseQuery {
         state: Some(PromiseState::RejectedTimedout),
         tags: tags(&[("k", "v")]),
-        page: Page {
-            limit: 1000,
-            cursor: Some("c".into()),
-        },
+        page: Page { limit: 1000, cursor: Some("c".into()) },
     };
-    assert_eq!(
-        command("promise.search", data),
-        Command::PromiseSearch(expected)
-    );
-    assert_bad(
-        "promise.search",
-        json!({"limit": 0}),
-        "Limit must be a positive integer",
-    );
-    assert_bad(
-        "promise.search",
-        json!({"limit": -5}),
-        "Limit must be a positive integer",
-    );
+    assert_eq!(command("promise.search", data), Command::PromiseSearch(expected));
+    assert_bad("promise.search", json!({"limit": 0}), "Limit must be a positive integer");
+    assert_bad("promise.search", json!({"limit": -5}), "Limit must be a positive integer");
     assert_bad(
         "promise.search",
         json!({"limit": 1001}),

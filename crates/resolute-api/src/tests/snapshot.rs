@@ -25,12 +25,8 @@ fn message(address: &str, body: MessageBody) -> Message {
 }
 
 fn snapshot() -> Snapshot {
-    let retry = TaskTimer {
-        kind: TimerKind::Retry,
-        at: Timestamp(31_000),
-        pid: None,
-        ttl_ms: 30_000,
-    };
+    let retry =
+        TaskTimer { kind: TimerKind::Retry, at: Timestamp(31_000), pid: None, ttl_ms: 30_000 };
     let pending_task = Task {
         id: "a".into(),
         state: TaskState::Pending,
@@ -38,32 +34,16 @@ fn snapshot() -> Snapshot {
         timer: Some(retry),
         resumes: 0,
     };
-    let execute = |task: &str, version| MessageBody::Execute {
-        task_id: task.into(),
-        version,
-    };
-    let unblock = |promise: &str| MessageBody::Unblock {
-        promise_id: promise.into(),
-    };
+    let execute = |task: &str, version| MessageBody::Execute { task_id: task.into(), version };
+    let unblock = |promise: &str| MessageBody::Unblock { promise_id: promise.into() };
     Snapshot {
         promises: vec![resolved("z"), pending("b"), pending("a")],
         tasks: vec![pending_task, acquired_task("b")],
         callbacks: vec![
-            Callback {
-                awaited: "b".into(),
-                awaiter: "a".into(),
-                ready: false,
-            },
-            Callback {
-                awaited: "z".into(),
-                awaiter: "a".into(),
-                ready: true,
-            },
+            Callback { awaited: "b".into(), awaiter: "a".into(), ready: false },
+            Callback { awaited: "z".into(), awaiter: "a".into(), ready: true },
         ],
-        listeners: vec![Listener {
-            promise_id: "b".into(),
-            address: "poll://uni@ui/s1".into(),
-        }],
+        listeners: vec![Listener { promise_id: "b".into(), address: "poll://uni@ui/s1".into() }],
         messages: vec![
             message("poll://uni@ui/2", unblock("z")),
             message("poll://uni@ui/1", unblock("z")),

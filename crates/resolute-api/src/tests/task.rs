@@ -11,14 +11,8 @@ use super::{assert_bad, command, rejected};
 
 #[test]
 fn id_only_kinds() {
-    assert_eq!(
-        command("task.get", json!({"id": "t"})),
-        Command::TaskGet { id: "t".into() }
-    );
-    assert_eq!(
-        command("task.halt", json!({"id": "t"})),
-        Command::TaskHalt { id: "t".into() }
-    );
+    assert_eq!(command("task.get", json!({"id": "t"})), Command::TaskGet { id: "t".into() });
+    assert_eq!(command("task.halt", json!({"id": "t"})), Command::TaskHalt { id: "t".into() });
     assert_eq!(
         command("task.continue", json!({"id": "t"})),
         Command::TaskContinue { id: "t".into() }
@@ -45,13 +39,10 @@ fn create_reads_pid_ttl_and_the_inner_promise() {
             id: "job.9".into(),
             timeout_at: Timestamp(1000),
             param: Value::default(),
-            tags: [
-                ("resonate:target", "poll://any@w"),
-                ("resonate:origin", "job.9"),
-            ]
-            .into_iter()
-            .map(|(key, value)| (key.to_owned(), value.to_owned()))
-            .collect(),
+            tags: [("resonate:target", "poll://any@w"), ("resonate:origin", "job.9")]
+                .into_iter()
+                .map(|(key, value)| (key.to_owned(), value.to_owned()))
+                .collect(),
         },
     };
     assert_eq!(command("task.create", data), expected);
@@ -119,12 +110,8 @@ fn create_errors() {
 #[test]
 fn acquire_and_release() {
     let data = json!({"id": "t", "version": 0, "pid": "w", "ttl": 5000});
-    let expected = Command::TaskAcquire {
-        id: "t".into(),
-        version: 0,
-        pid: "w".into(),
-        ttl_ms: 5000,
-    };
+    let expected =
+        Command::TaskAcquire { id: "t".into(), version: 0, pid: "w".into(), ttl_ms: 5000 };
     assert_eq!(command("task.acquire", data), expected);
     assert_bad(
         "task.acquire",
@@ -136,14 +123,8 @@ fn acquire_and_release() {
         json!({"id": "t", "version": 0, "pid": "w"}),
         "Invalid request: missing field `ttl`",
     );
-    let release = Command::TaskRelease {
-        id: "t".into(),
-        version: 3,
-    };
-    assert_eq!(
-        command("task.release", json!({"id": "t", "version": 3})),
-        release
-    );
+    let release = Command::TaskRelease { id: "t".into(), version: 3 };
+    assert_eq!(command("task.release", json!({"id": "t", "version": 3})), release);
     assert_bad(
         "task.release",
         json!({"id": "t", "version": -1}),
@@ -158,33 +139,20 @@ fn settle_action(id: &str) -> Json {
 #[test]
 fn fulfill() {
     let data = json!({"id": "t", "version": 2, "action": settle_action("t")});
-    let settle = SettlePromise {
-        id: "t".into(),
-        state: SettleState::Rejected,
-        value: Value::default(),
-    };
+    let settle =
+        SettlePromise { id: "t".into(), state: SettleState::Rejected, value: Value::default() };
     assert_eq!(
         command("task.fulfill", data),
-        Command::TaskFulfill {
-            id: "t".into(),
-            version: 2,
-            settle
-        }
+        Command::TaskFulfill { id: "t".into(), version: 2, settle }
     );
     let mismatch = json!({"id": "t", "version": 2, "action": settle_action("u")});
     assert_bad("task.fulfill", mismatch, "Action ID must match the task ID");
     let empty = json!({"id": "", "version": 2, "action": settle_action("")});
-    assert_bad(
-        "task.fulfill",
-        empty,
-        "Task ID is required; Promise ID is required",
-    );
+    assert_bad("task.fulfill", empty, "Task ID is required; Promise ID is required");
     let mut timedout = settle_action("t");
     timedout["data"]["state"] = json!("rejected_timedout");
-    let (status, message) = rejected(
-        "task.fulfill",
-        json!({"id": "t", "version": 2, "action": timedout}),
-    );
+    let (status, message) =
+        rejected("task.fulfill", json!({"id": "t", "version": 2, "action": timedout}));
     assert_eq!(status, 400);
     assert!(message.starts_with("Invalid request: unknown variant `rejected_timedout`"));
 }
@@ -195,37 +163,21 @@ fn wait_on(awaited: &str, awaiter: &str) -> Json {
 
 #[test]
 fn suspend_deduplicates_awaited_in_first_occurrence_order() {
-    let actions = [
-        wait_on("r:2", "r"),
-        wait_on("r:1", "r"),
-        wait_on("r:2", "r"),
-        wait_on("r:3.1", "r"),
-    ];
+    let actions =
+        [wait_on("r:2", "r"), wait_on("r:1", "r"), wait_on("r:2", "r"), wait_on("r:3.1", "r")];
     let data = json!({"id": "r", "version": 1, "actions": actions});
     let awaited = vec!["r:2".to_owned(), "r:1".to_owned(), "r:3.1".to_owned()];
     assert_eq!(
         command("task.suspend", data),
-        Command::TaskSuspend {
-            id: "r".into(),
-            version: 1,
-            awaited
-        }
+        Command::TaskSuspend { id: "r".into(), version: 1, awaited }
     );
 }
 
 #[test]
 fn suspend_errors() {
     let suspend = |actions: Vec<Json>| json!({"id": "job", "version": 1, "actions": actions});
-    assert_bad(
-        "task.suspend",
-        suspend(vec![]),
-        "Actions array cannot be empty",
-    );
-    assert_bad(
-        "task.suspend",
-        suspend(vec![wait_on("", "job")]),
-        "Awaited promise ID is required",
-    );
+    assert_bad("task.suspend", suspend(vec![]), "Actions array cannot be empty");
+    assert_bad("task.suspend", suspend(vec![wait_on("", "job")]), "Awaited promise ID is required");
     assert_bad(
         "task.suspend",
         suspend(vec![wait_on("job", "job")]),
@@ -242,38 +194,21 @@ fn suspend_errors() {
         "All action awaiter IDs must match the task ID",
     );
     let foreign = json!({"id": "x.1", "version": 1, "actions": [wait_on("job.2", "job.1")]});
-    assert_bad(
-        "task.suspend",
-        foreign,
-        "All action awaiter IDs must match the task ID",
-    );
+    assert_bad("task.suspend", foreign, "All action awaiter IDs must match the task ID");
     let missing_kind = json!({"id": "job", "version": 1, "actions": [{"head": {}, "data": {"awaited": "job.1", "awaiter": "job"}}]});
-    assert_bad(
-        "task.suspend",
-        missing_kind,
-        "Invalid request: missing field `kind`",
-    );
+    assert_bad("task.suspend", missing_kind, "Invalid request: missing field `kind`");
 }
 
 #[test]
 fn fence_reads_create_and_settle_actions() {
     let create = json!({"kind": "promise.create", "data": {"id": "job.9.2", "timeoutAt": 5,
         "tags": {"resonate:delay": "1", "resonate:target": "poll://any@w"}}});
-    let Command::TaskFence {
-        id,
-        version,
-        action: FenceAction::Create(create),
-    } = command(
-        "task.fence",
-        json!({"id": "job.9", "version": 1, "action": create}),
-    )
+    let Command::TaskFence { id, version, action: FenceAction::Create(create) } =
+        command("task.fence", json!({"id": "job.9", "version": 1, "action": create}))
     else {
         panic!("expected a fenced create")
     };
-    assert_eq!(
-        (id.as_str(), version, create.id.as_str()),
-        ("job.9", 1, "job.9.2")
-    );
+    assert_eq!((id.as_str(), version, create.id.as_str()), ("job.9", 1, "job.9.2"));
     let settle =
         json!({"kind": "promise.settle", "head": {}, "data": {"id": "x", "state": "resolved"}});
     let expected = Command::TaskFence {
@@ -286,10 +221,7 @@ fn fence_reads_create_and_settle_actions() {
         }),
     };
     assert_eq!(
-        command(
-            "task.fence",
-            json!({"id": "job.9", "version": 1, "action": settle})
-        ),
+        command("task.fence", json!({"id": "job.9", "version": 1, "action": settle})),
         expected
     );
 }
@@ -298,34 +230,18 @@ fn fence_reads_create_and_settle_actions() {
 fn fence_errors_in_order() {
     let fence = |action: Json| json!({"id": "t", "version": 1, "action": action});
     let same = json!({"kind": "bogus", "data": {"id": "t"}});
-    assert_bad(
-        "task.fence",
-        fence(same),
-        "Action ID must not equal the task ID",
-    );
+    assert_bad("task.fence", fence(same), "Action ID must not equal the task ID");
     assert_bad(
         "task.fence",
         fence(json!({"kind": "task.get", "data": {}})),
         "Invalid fence action kind",
     );
     let missing = json!({"kind": "promise.settle", "data": {"id": "x"}});
-    assert_bad(
-        "task.fence",
-        fence(missing),
-        "Invalid action data: missing field `state`",
-    );
+    assert_bad("task.fence", fence(missing), "Invalid action data: missing field `state`");
     let unroutable = json!({"kind": "promise.create", "data": {"id": "x", "timeoutAt": 1, "tags": {"resonate:target": "zz"}}});
-    assert_bad(
-        "task.fence",
-        fence(unroutable),
-        "Invalid resonate:target address",
-    );
+    assert_bad("task.fence", fence(unroutable), "Invalid resonate:target address");
     let negative = json!({"kind": "promise.create", "data": {"id": "x", "timeoutAt": -1}});
-    assert_bad(
-        "task.fence",
-        fence(negative),
-        "TimeoutAt must be a non-negative integer",
-    );
+    assert_bad("task.fence", fence(negative), "TimeoutAt must be a non-negative integer");
     assert_bad(
         "task.fence",
         fence(json!({"kind": "promise.create", "data": []})),
@@ -342,22 +258,10 @@ fn fence_errors_in_order() {
 fn heartbeat() {
     let data = json!({"pid": "w", "tasks": [{"id": "root", "version": 1}, {"id": "root:1", "version": 2}, {"id": "", "version": 0}]});
     let tasks = vec![
-        HeldTask {
-            id: "root".into(),
-            version: 1,
-        },
-        HeldTask {
-            id: "root:1".into(),
-            version: 2,
-        },
+        HeldTask { id: "root".into(), version: 1 },
+        HeldTask { id: "root:1".into(), version: 2 },
     ];
-    assert_eq!(
-        command("task.heartbeat", data),
-        Command::TaskHeartbeat {
-            pid: "w".into(),
-            tasks
-        }
-    );
+    assert_eq!(command("task.heartbeat", data), Command::TaskHeartbeat { pid: "w".into(), tasks });
     assert_bad(
         "task.heartbeat",
         json!({"pid": "", "tasks": []}),
@@ -366,10 +270,7 @@ fn heartbeat() {
     let mixed =
         json!({"pid": "w", "tasks": [{"id": "a.1", "version": 1}, {"id": "b.1", "version": 1}]});
     // A worker heartbeats every task it holds, whatever their workflows (see request/task.rs).
-    assert!(matches!(
-        command("task.heartbeat", mixed),
-        Command::TaskHeartbeat { .. }
-    ));
+    assert!(matches!(command("task.heartbeat", mixed), Command::TaskHeartbeat { .. }));
     assert_bad(
         "task.heartbeat",
         json!({"pid": "w", "tasks": [{"id": "a"}]}),
@@ -379,31 +280,15 @@ fn heartbeat() {
 
 #[test]
 fn search() {
-    let expected = TaskQuery {
-        state: None,
-        page: Page {
-            limit: 100,
-            cursor: None,
-        },
-    };
-    assert_eq!(
-        command("task.search", json!({})),
-        Command::TaskSearch(expected)
-    );
+    let expected = TaskQuery { state: None, page: Page { limit: 100, cursor: None } };
+    assert_eq!(command("task.search", json!({})), Command::TaskSearch(expected));
     let data = json!({"state": "halted", "limit": 7, "cursor": "k"});
     let expected = TaskQuery {
         state: Some(TaskState::Halted),
-        page: Page {
-            limit: 7,
-            cursor: Some("k".into()),
-        },
+        page: Page { limit: 7, cursor: Some("k".into()) },
     };
     assert_eq!(command("task.search", data), Command::TaskSearch(expected));
-    assert_bad(
-        "task.search",
-        json!({"limit": 0}),
-        "Limit must be a positive integer",
-    );
+    assert_bad("task.search", json!({"limit": 0}), "Limit must be a positive integer");
     assert_bad(
         "task.search",
         json!({"limit": 5000}),

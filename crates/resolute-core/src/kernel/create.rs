@@ -85,24 +85,14 @@ fn new_task(
             }
         }
     };
-    Task {
-        id: promise.id.clone(),
-        state,
-        version,
-        timer,
-        resumes: 0,
-    }
+    Task { id: promise.id.clone(), state, version, timer, resumes: 0 }
 }
 
 /// `resonate:delay` holds an absolute instant before which the first execute is not sent.
 /// The reference server validates it but dispatches at once; resolute honours it, as its
 /// protocol change intended: the first execute goes out when the retry timer fires at the delay.
 fn delay_until(promise: &Promise) -> Option<Timestamp> {
-    promise
-        .tags
-        .get(TAG_DELAY)
-        .and_then(|text| text.parse::<i64>().ok())
-        .map(Timestamp)
+    promise.tags.get(TAG_DELAY).and_then(|text| text.parse::<i64>().ok()).map(Timestamp)
 }
 
 fn is_deferred(promise: &Promise, now: Timestamp) -> bool {

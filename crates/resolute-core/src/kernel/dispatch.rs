@@ -30,33 +30,18 @@ pub(crate) fn claim(
             continue;
         }
         let Some(body) = claimed_body(txn, &message)? else {
-            txn.write(Write::DeleteMessage {
-                key: wanted.key.clone(),
-            })?;
+            txn.write(Write::DeleteMessage { key: wanted.key.clone() })?;
             continue;
         };
         let attempts = message.attempts.saturating_add(1);
         let key = wanted.key.clone();
-        txn.write(Write::LeaseMessage {
-            key: key.clone(),
-            due_at: request.lease_until,
-            attempts,
-        })?;
+        txn.write(Write::LeaseMessage { key: key.clone(), due_at: request.lease_until, attempts })?;
         let version = message.version();
-        claimed.push(ClaimedMessage {
-            key,
-            address: message.address,
-            version,
-            attempts,
-            body,
-        });
+        claimed.push(ClaimedMessage { key, address: message.address, version, attempts, body });
     }
     for key in request.parks {
         if txn.message(key)?.is_some() {
-            txn.write(Write::DelayMessage {
-                key: key.clone(),
-                due_at: request.park_until,
-            })?;
+            txn.write(Write::DelayMessage { key: key.clone(), due_at: request.park_until })?;
         }
     }
     for key in request.drops {
@@ -72,13 +57,10 @@ fn claimed_body(txn: &mut dyn Txn, message: &Message) -> TxnResult<Option<Claime
         MessageBody::Execute { task_id, version } => txn
             .task(task_id)?
             .filter(|task| task.state == TaskState::Pending && task.version == *version)
-            .map(|_| ClaimedBody::Execute {
-                task_id: task_id.clone(),
-                version: *version,
-            }),
-        MessageBody::Unblock { promise_id } => txn
-            .promise(promise_id)?
-            .map(|promise| ClaimedBody::Unblock { promise }),
+            .map(|_| ClaimedBody::Execute { task_id: task_id.clone(), version: *version }),
+        MessageBody::Unblock { promise_id } => {
+            txn.promise(promise_id)?.map(|promise| ClaimedBody::Unblock { promise })
+        }
     })
 }
 
@@ -100,9 +82,8 @@ pub(crate) fn settle(
         DeliveryOutcome::Delivered | DeliveryOutcome::Abandoned => {
             txn.write(Write::DeleteMessage { key: key.clone() })
         }
-        DeliveryOutcome::RetryAt(due_at) => txn.write(Write::DelayMessage {
-            key: key.clone(),
-            due_at,
-        }),
+        DeliveryOutcome::RetryAt(due_at) => {
+            txn.write(Write::DelayMessage { key: key.clone(), due_at })
+        }
     }
 }

@@ -25,9 +25,7 @@ pub struct KernelConfig {
 
 impl Default for KernelConfig {
     fn default() -> Self {
-        KernelConfig {
-            retry_timeout_ms: 30_000,
-        }
+        KernelConfig { retry_timeout_ms: 30_000 }
     }
 }
 
@@ -69,13 +67,7 @@ pub fn execute(
         Command::Tick { limit } => Reply::Tick(tick::tick(txn, *limit, now, config)?),
         Command::DueMessages { limit } => Reply::DueMessages(txn.due_messages(now, *limit)?),
         Command::OutboxBacklog { limit } => Reply::OutboxBacklog(txn.lane_backlogs(*limit)?),
-        Command::ClaimMessages {
-            claims,
-            parks,
-            park_until,
-            drops,
-            lease_until,
-        } => {
+        Command::ClaimMessages { claims, parks, park_until, drops, lease_until } => {
             let request = dispatch::ClaimRequest {
                 claims,
                 parks,
@@ -85,20 +77,12 @@ pub fn execute(
             };
             Reply::ClaimMessages(dispatch::claim(txn, request)?)
         }
-        Command::SettleDelivery {
-            key,
-            version,
-            attempts,
-            outcome,
-        } => {
+        Command::SettleDelivery { key, version, attempts, outcome } => {
             dispatch::settle(txn, key, *version, *attempts, *outcome)?;
             Reply::Done
         }
         Command::WakeLanes { lanes } => {
-            txn.write(Write::WakeLanes {
-                lanes: lanes.clone(),
-                now,
-            })?;
+            txn.write(Write::WakeLanes { lanes: lanes.clone(), now })?;
             Reply::Done
         }
         Command::ReleaseLeases => {
@@ -117,35 +101,24 @@ fn execute_task(
 ) -> TxnResult<Reply> {
     Ok(match command {
         Command::TaskGet { id } => Reply::TaskGet(task::get(txn, id, now, config)?),
-        Command::TaskCreate {
-            pid,
-            ttl_ms,
-            promise,
-        } => Reply::TaskCreate(task::create(txn, pid, *ttl_ms, promise, now, config)?),
-        Command::TaskAcquire {
-            id,
-            version,
-            pid,
-            ttl_ms,
-        } => Reply::TaskAcquire(task::acquire(txn, id, *version, pid, *ttl_ms, now, config)?),
+        Command::TaskCreate { pid, ttl_ms, promise } => {
+            Reply::TaskCreate(task::create(txn, pid, *ttl_ms, promise, now, config)?)
+        }
+        Command::TaskAcquire { id, version, pid, ttl_ms } => {
+            Reply::TaskAcquire(task::acquire(txn, id, *version, pid, *ttl_ms, now, config)?)
+        }
         Command::TaskRelease { id, version } => {
             Reply::TaskRelease(task::release(txn, id, *version, now, config)?)
         }
-        Command::TaskFulfill {
-            id,
-            version,
-            settle,
-        } => Reply::TaskFulfill(task::fulfill(txn, id, *version, settle, now, config)?),
-        Command::TaskSuspend {
-            id,
-            version,
-            awaited,
-        } => Reply::TaskSuspend(suspend::suspend(txn, id, *version, awaited, now, config)?),
-        Command::TaskFence {
-            id,
-            version,
-            action,
-        } => Reply::TaskFence(suspend::fence(txn, id, *version, action, now, config)?),
+        Command::TaskFulfill { id, version, settle } => {
+            Reply::TaskFulfill(task::fulfill(txn, id, *version, settle, now, config)?)
+        }
+        Command::TaskSuspend { id, version, awaited } => {
+            Reply::TaskSuspend(suspend::suspend(txn, id, *version, awaited, now, config)?)
+        }
+        Command::TaskFence { id, version, action } => {
+            Reply::TaskFence(suspend::fence(txn, id, *version, action, now, config)?)
+        }
         Command::TaskHeartbeat { pid, tasks } => {
             task::heartbeat(txn, pid, tasks, now)?;
             Reply::TaskHeartbeat

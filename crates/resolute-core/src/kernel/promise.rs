@@ -49,14 +49,7 @@ pub(crate) fn settle_by_request(
     if !promise.state.is_pending() {
         return Ok(PromiseReply::Found(promise));
     }
-    let settled = settle(
-        txn,
-        &promise,
-        request.state.into(),
-        request.value.clone(),
-        now,
-        config,
-    )?;
+    let settled = settle(txn, &promise, request.state.into(), request.value.clone(), now, config)?;
     Ok(PromiseReply::Found(settled))
 }
 

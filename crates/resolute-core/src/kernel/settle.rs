@@ -47,12 +47,7 @@ pub(crate) fn settle(
     config: &KernelConfig,
 ) -> TxnResult<Promise> {
     debug_assert!(promise.state.is_pending());
-    let settled = Promise {
-        state,
-        value,
-        settled_at: Some(now),
-        ..promise.clone()
-    };
+    let settled = Promise { state, value, settled_at: Some(now), ..promise.clone() };
     write_settlement(txn, &settled)?;
     cascade(txn, std::slice::from_ref(&settled), now, config)?;
     Ok(settled)
@@ -124,9 +119,7 @@ fn resume_awaiters(
     if callbacks.is_empty() {
         return Ok(());
     }
-    txn.write(Write::MarkCallbacksReady {
-        awaited: awaited.to_owned(),
-    })?;
+    txn.write(Write::MarkCallbacksReady { awaited: awaited.to_owned() })?;
     for callback in callbacks {
         let Some(task) = txn.task(&callback.awaiter)? else {
             continue;
@@ -152,9 +145,7 @@ fn unblock_listeners(txn: &mut dyn Txn, promise_id: &str, now: Timestamp) -> Txn
             due_at: now,
         })?;
     }
-    txn.write(Write::DeleteListeners {
-        promise_id: promise_id.to_owned(),
-    })
+    txn.write(Write::DeleteListeners { promise_id: promise_id.to_owned() })
 }
 
 /// Returns a task to pending with a fresh retry timer and queues its execute message.
@@ -201,10 +192,5 @@ pub(crate) fn retry_timer(now: Timestamp, config: &KernelConfig) -> TaskTimer {
 }
 
 pub(crate) fn retry_timer_at(at: Timestamp, config: &KernelConfig) -> TaskTimer {
-    TaskTimer {
-        kind: TimerKind::Retry,
-        at,
-        pid: None,
-        ttl_ms: config.retry_timeout_ms,
-    }
+    TaskTimer { kind: TimerKind::Retry, at, pid: None, ttl_ms: config.retry_timeout_ms }
 }

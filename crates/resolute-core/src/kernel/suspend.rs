@@ -33,16 +33,12 @@ pub(crate) fn suspend(
             Some(promise) => any_settled |= !promise.state.is_pending(),
         }
     }
-    txn.write(Write::DeleteReadyCallbacks {
-        awaiter: task.id.clone(),
-    })?;
+    txn.write(Write::DeleteReadyCallbacks { awaiter: task.id.clone() })?;
     if any_settled {
         let Some(own) = txn.promise(&task.id)? else {
             return Ok(SuspendReply::NotFound);
         };
-        return Ok(SuspendReply::Continue {
-            preload: preload(txn, &own)?,
-        });
+        return Ok(SuspendReply::Continue { preload: preload(txn, &own)? });
     }
     for awaited_id in awaited_ids {
         txn.write(Write::InsertCallback {

@@ -46,20 +46,15 @@ pub(crate) fn create(
             return Ok(TaskCreateReply::Fulfilled { task, promise });
         }
         let preload = preload(txn, &promise)?;
-        return Ok(TaskCreateReply::Acquired(Acquired {
-            task,
-            promise,
-            preload,
-        }));
+        return Ok(TaskCreateReply::Acquired(Acquired { task, promise, preload }));
     };
     let Some(task) = txn.task(&promise.id)? else {
         return Ok(TaskCreateReply::NoTarget);
     };
     Ok(match task.state {
-        TaskState::Fulfilled => TaskCreateReply::Fulfilled {
-            task: Task { resumes: 0, ..task },
-            promise,
-        },
+        TaskState::Fulfilled => {
+            TaskCreateReply::Fulfilled { task: Task { resumes: 0, ..task }, promise }
+        }
         TaskState::Pending => {
             TaskCreateReply::Acquired(acquire_pending(txn, task, promise, pid, ttl_ms, now)?)
         }
@@ -88,9 +83,7 @@ pub(crate) fn acquire(
     if task.version != version {
         return Ok(AcquireReply::VersionMismatch);
     }
-    Ok(AcquireReply::Acquired(acquire_pending(
-        txn, task, promise, pid, ttl_ms, now,
-    )?))
+    Ok(AcquireReply::Acquired(acquire_pending(txn, task, promise, pid, ttl_ms, now)?))
 }
 
 /// Takes the lease on a pending task: the version grows, ready callbacks are consumed.
@@ -115,22 +108,10 @@ fn acquire_pending(
         version,
         timer: Some(lease.clone()),
     })?;
-    txn.write(Write::DeleteReadyCallbacks {
-        awaiter: task.id.clone(),
-    })?;
-    let task = Task {
-        state: TaskState::Acquired,
-        version,
-        timer: Some(lease),
-        resumes: 0,
-        ..task
-    };
+    txn.write(Write::DeleteReadyCallbacks { awaiter: task.id.clone() })?;
+    let task = Task { state: TaskState::Acquired, version, timer: Some(lease), resumes: 0, ..task };
     let preload = preload(txn, &promise)?;
-    Ok(Acquired {
-        task,
-        promise,
-        preload,
-    })
+    Ok(Acquired { task, promise, preload })
 }
 
 /// Every promise of the task's branch except the task's own, ordered by id.
@@ -199,14 +180,7 @@ pub(crate) fn fulfill(
         fulfil_own_task(txn, &task.id)?;
         return Ok(FulfillReply::Fulfilled(promise));
     }
-    let settled = settle(
-        txn,
-        &promise,
-        request.state.into(),
-        request.value.clone(),
-        now,
-        config,
-    )?;
+    let settled = settle(txn, &promise, request.state.into(), request.value.clone(), now, config)?;
     Ok(FulfillReply::Fulfilled(settled))
 }
 
@@ -221,19 +195,13 @@ pub(crate) fn heartbeat(
         let Some(task) = txn.task(&held.id)? else {
             continue;
         };
-        let Some(lease) = task
-            .lease()
-            .filter(|lease| lease.pid.as_deref() == Some(pid))
-        else {
+        let Some(lease) = task.lease().filter(|lease| lease.pid.as_deref() == Some(pid)) else {
             continue;
         };
         if task.state != TaskState::Acquired || task.version != held.version {
             continue;
         }
-        let renewed = TaskTimer {
-            at: now.plus_ms(lease.ttl_ms),
-            ..lease.clone()
-        };
+        let renewed = TaskTimer { at: now.plus_ms(lease.ttl_ms), ..lease.clone() };
         txn.write(Write::UpdateTask {
             id: task.id.clone(),
             state: task.state,

@@ -96,9 +96,7 @@ impl Dispatcher {
     }
 
     fn lanes(&self) -> MutexGuard<'_, Lanes> {
-        self.lanes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.lanes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Resolves when the dispatcher should run before its interval: new messages, a new worker,
@@ -138,10 +136,7 @@ impl Dispatcher {
         let ready: Vec<String> = {
             // Lock order everywhere: lanes, then parked.
             let lanes = self.lanes();
-            let mut parked = self
-                .parked
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut parked = self.parked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let ready: Vec<String> = parked
                 .iter()
                 .filter(|(lane, address)| match self.route_address(address) {
@@ -159,17 +154,11 @@ impl Dispatcher {
         if ready.is_empty() {
             return Ok(());
         }
-        self.app
-            .execute(Command::WakeLanes { lanes: ready }, self.app.now())
-            .await
-            .map(|_| ())
+        self.app.execute(Command::WakeLanes { lanes: ready }, self.app.now()).await.map(|_| ())
     }
 
     fn remember_parked(&self, lane: &str, address: &str) {
-        let mut parked = self
-            .parked
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut parked = self.parked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if parked.len() < PARKED_LANES_MAX || parked.contains_key(lane) {
             parked.insert(lane.to_owned(), address.to_owned());
         }
@@ -177,9 +166,7 @@ impl Dispatcher {
 
     fn reclaim_idle_slots(&self) {
         let now = self.app.now();
-        let reclaimed = self
-            .lanes()
-            .reclaim_stale(now, ms(self.config.slot_ceiling));
+        let reclaimed = self.lanes().reclaim_stale(now, ms(self.config.slot_ceiling));
         for slot in &reclaimed {
             self.app.metrics().slots_reclaimed.inc();
             tracing::warn!(
@@ -219,10 +206,7 @@ impl Dispatcher {
     async fn round(self: &Arc<Self>) -> Result<bool, resolute_store::StoreError> {
         let now = self.app.now();
         let limit = self.config.batch;
-        let Reply::DueMessages(due) = self
-            .app
-            .execute(Command::DueMessages { limit }, now)
-            .await?
+        let Reply::DueMessages(due) = self.app.execute(Command::DueMessages { limit }, now).await?
         else {
             return Ok(false);
         };
@@ -248,10 +232,7 @@ impl Dispatcher {
 
     /// A claimed row stays leased this long; after a crash its message becomes due again.
     fn lease(&self) -> Duration {
-        self.config
-            .push
-            .request_timeout
-            .max(self.config.poll_write_timeout)
+        self.config.push.request_timeout.max(self.config.poll_write_timeout)
             + Duration::from_secs(5)
     }
 
@@ -298,11 +279,9 @@ impl Dispatcher {
     fn route_address(&self, address: &str) -> Route {
         match Address::parse(address) {
             None => Route::Drop("unroutable address"),
-            Some(Address::Poll {
-                cast: Cast::Unicast,
-                id: None,
-                ..
-            }) => Route::Drop("unicast poll address without a worker id"),
+            Some(Address::Poll { cast: Cast::Unicast, id: None, .. }) => {
+                Route::Drop("unicast poll address without a worker id")
+            }
             Some(Address::Poll { cast, group, id }) => {
                 let connections = self.app.registry().connections(&group, cast, id.as_deref());
                 match connections * self.app.registry().buffer() {
@@ -310,9 +289,7 @@ impl Dispatcher {
                     limit => Route::Lane { limit },
                 }
             }
-            Some(Address::Http { .. }) => Route::Lane {
-                limit: self.config.push_slots_per_lane,
-            },
+            Some(Address::Http { .. }) => Route::Lane { limit: self.config.push_slots_per_lane },
             Some(Address::Gcps { .. } | Address::Bash { .. }) => {
                 Route::Drop("transport not supported by resolute")
             }
@@ -321,10 +298,7 @@ impl Dispatcher {
 
     /// The decision point that used to be silent in the field reports: say that a lane is full.
     fn warn_lane_blocked(&self, lanes: &Lanes, lane: &str, limit: usize, now: Timestamp) {
-        let report = lanes
-            .reports(now)
-            .into_iter()
-            .find(|report| report.lane == lane);
+        let report = lanes.reports(now).into_iter().find(|report| report.lane == lane);
         if let Some(report) = report.filter(|report| report.refused == 1) {
             tracing::warn!(
                 lane,
@@ -344,10 +318,8 @@ impl Dispatcher {
     }
 
     fn start_deliveries(self: &Arc<Self>, claimed: Vec<ClaimedMessage>, tickets: Vec<Ticket>) {
-        let mut tickets: std::collections::HashMap<MessageKey, Ticket> = tickets
-            .into_iter()
-            .map(|ticket| (ticket.key.clone(), ticket))
-            .collect();
+        let mut tickets: std::collections::HashMap<MessageKey, Ticket> =
+            tickets.into_iter().map(|ticket| (ticket.key.clone(), ticket)).collect();
         for message in claimed {
             if let Some(ticket) = tickets.remove(&message.key) {
                 self.start_delivery(message, ticket);
@@ -377,14 +349,8 @@ impl Dispatcher {
         match Address::parse(address) {
             Some(Address::Poll { cast, group, id }) => {
                 let (written, was_written) = oneshot::channel();
-                let delivery = Delivery {
-                    payload,
-                    written: Some(written),
-                };
-                let handed = self
-                    .app
-                    .registry()
-                    .hand_off(&group, cast, id.as_deref(), delivery);
+                let delivery = Delivery { payload, written: Some(written) };
+                let handed = self.app.registry().hand_off(&group, cast, id.as_deref(), delivery);
                 if handed.is_err() {
                     return false;
                 }
@@ -440,18 +406,11 @@ impl Dispatcher {
 
     /// Counts the outcome in metrics and in the lane's failure streak.
     fn record_outcome(&self, lane: &str, address: &str, delivered: bool) {
-        let transport = if address.starts_with("poll:") {
-            "poll"
-        } else {
-            "http"
-        };
+        let transport = if address.starts_with("poll:") { "poll" } else { "http" };
         let outcome = if delivered { "delivered" } else { "failed" };
         let labels = crate::metrics::DeliveryLabels { transport, outcome };
         self.app.metrics().deliveries.get_or_create(&labels).inc();
-        let mut failing = self
-            .failing
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut failing = self.failing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if delivered {
             failing.remove(lane);
         } else if failing.len() < PARKED_LANES_MAX || failing.contains_key(lane) {
@@ -463,10 +422,7 @@ impl Dispatcher {
     /// answered from the dispatcher's own state so the two can never disagree.
     pub fn blockage(&self, lane: &str, address: &str) -> Option<&'static str> {
         let active = self.lanes().active(lane);
-        let failing = self
-            .failing
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let failing = self.failing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if failing.get(lane).is_some_and(|streak| *streak > 0) {
             return Some("target failing");
         }
@@ -480,10 +436,7 @@ impl Dispatcher {
 
     /// xorshift64: jitter only needs to be spread, not unpredictable.
     fn next_random(&self) -> u64 {
-        let mut state = self
-            .random
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self.random.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         *state ^= *state << 13;
         *state ^= *state >> 7;
         *state ^= *state << 17;

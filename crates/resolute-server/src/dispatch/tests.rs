@@ -65,14 +65,10 @@ fn create(id: &str) -> Command {
 async fn a_wedged_pass_loses_nothing_and_sends_nothing_twice() {
     let store = Arc::new(WedgeFirstClaim {
         // Task retries an hour away: only the outbox lease can bring a message back in time.
-        inner: MemStore::new(KernelConfig {
-            retry_timeout_ms: 3_600_000,
-        }),
+        inner: MemStore::new(KernelConfig { retry_timeout_ms: 3_600_000 }),
         wedged: AtomicBool::new(false),
     });
-    let clock = Arc::new(TokioClock {
-        start: tokio::time::Instant::now(),
-    });
+    let clock = Arc::new(TokioClock { start: tokio::time::Instant::now() });
     let app = App::new(store.clone(), clock, ServerConfig::default());
     let (_registration, mut deliveries) = app.registry().register("g", "w1").expect("worker");
     for id in ["t1", "t2", "t3"] {
@@ -88,26 +84,14 @@ async fn a_wedged_pass_loses_nothing_and_sends_nothing_twice() {
         {
             delivery.mark_written();
             let event: serde_json::Value = serde_json::from_str(&delivery.payload).expect("json");
-            let id = event["data"]["task"]["id"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
+            let id = event["data"]["task"]["id"].as_str().unwrap_or_default().to_owned();
             *received.entry(id).or_default() += 1;
         }
     }
-    let expected: BTreeMap<String, usize> = ["t1", "t2", "t3"]
-        .iter()
-        .map(|id| (id.to_string(), 1))
-        .collect();
+    let expected: BTreeMap<String, usize> =
+        ["t1", "t2", "t3"].iter().map(|id| (id.to_string(), 1)).collect();
     assert_eq!(received, expected, "every message exactly once");
-    let dispatcher = app
-        .supervisor()
-        .states()
-        .into_iter()
-        .find(|s| s.spec.name == "dispatcher");
-    let overruns = dispatcher
-        .expect("dispatcher loop")
-        .overruns
-        .load(Ordering::Relaxed);
+    let dispatcher = app.supervisor().states().into_iter().find(|s| s.spec.name == "dispatcher");
+    let overruns = dispatcher.expect("dispatcher loop").overruns.load(Ordering::Relaxed);
     assert_eq!(overruns, 1, "the wedged iteration was abandoned once");
 }

@@ -44,9 +44,7 @@ pub async fn ready(State(app): State<App>) -> Response {
 pub async fn metrics(State(app): State<App>) -> Response {
     let loops = app.supervisor().reports();
     let stuck = app.stuck_lanes();
-    let text = app
-        .metrics()
-        .render(&loops, app.registry().total_connections(), &stuck);
+    let text = app.metrics().render(&loops, app.registry().total_connections(), &stuck);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
@@ -62,15 +60,6 @@ fn loop_json(report: &LoopReport) -> Value {
 }
 
 fn answer(healthy: bool, body: Value) -> Response {
-    let status = if healthy {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }

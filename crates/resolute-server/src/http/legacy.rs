@@ -4,10 +4,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 pub async fn gone() -> Response {
-    (
-        StatusCode::GONE,
-        [(header::CONTENT_TYPE, "application/json")],
-        resolute_api::LEGACY_GONE_BODY,
-    )
+    (StatusCode::GONE, [(header::CONTENT_TYPE, "application/json")], resolute_api::LEGACY_GONE_BODY)
         .into_response()
 }

@@ -14,9 +14,7 @@ use crate::app::App;
 
 /// The metrics listener's router: `GET /metrics` only.
 pub fn metrics_router(app: App) -> Router {
-    Router::new()
-        .route("/metrics", get(health::metrics))
-        .with_state(app)
+    Router::new().route("/metrics", get(health::metrics)).with_state(app)
 }
 
 /// Builds the API router: the RPC endpoint, health, readiness and the legacy-path answers.

@@ -16,10 +16,7 @@ pub async fn handle(State(app): State<App>, body: Bytes) -> Response {
     };
     let kind = envelope.kind().to_owned();
     let corr_id = envelope.corr_id().to_owned();
-    let now = envelope
-        .debug_time()
-        .map(Timestamp)
-        .unwrap_or_else(|| app.now());
+    let now = envelope.debug_time().map(Timestamp).unwrap_or_else(|| app.now());
     let started = std::time::Instant::now();
     let rendered = match envelope.into_operation() {
         Ok(operation) => run(&app, operation, &kind, &corr_id, now).await,
@@ -33,15 +30,9 @@ pub async fn handle(State(app): State<App>, body: Bytes) -> Response {
 fn record(app: &App, kind: &str, status: u16, elapsed: std::time::Duration) {
     let kind = crate::metrics::kind_label(kind);
     let metrics = app.metrics();
-    metrics
-        .requests
-        .get_or_create(&crate::metrics::RequestLabels { kind, status })
-        .inc();
+    metrics.requests.get_or_create(&crate::metrics::RequestLabels { kind, status }).inc();
     let labels = crate::metrics::KindLabels { kind };
-    metrics
-        .request_seconds
-        .get_or_create(&labels)
-        .observe(elapsed.as_secs_f64());
+    metrics.request_seconds.get_or_create(&labels).observe(elapsed.as_secs_f64());
 }
 
 async fn run(
@@ -73,10 +64,5 @@ async fn run(
 
 fn respond(rendered: Rendered) -> Response {
     let status = StatusCode::from_u16(rendered.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        rendered.body,
-    )
-        .into_response()
+    (status, [(header::CONTENT_TYPE, "application/json")], rendered.body).into_response()
 }

@@ -35,11 +35,8 @@ pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> 
         shutdown.clone(),
     );
     let dispatcher = Dispatcher::new(app.clone(), DispatchConfig::default());
-    let dispatch = LoopSpec {
-        name: "dispatcher",
-        interval: DISPATCH_INTERVAL,
-        deadline: DISPATCH_DEADLINE,
-    };
+    let dispatch =
+        LoopSpec { name: "dispatcher", interval: DISPATCH_INTERVAL, deadline: DISPATCH_DEADLINE };
     let stuck = start_stuck_watch(app, dispatcher.clone(), shutdown.clone());
     let (pass, wake) = (dispatcher.clone(), dispatcher);
     let dispatch = app.supervisor().spawn(
@@ -65,11 +62,7 @@ fn start_stuck_watch(
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     let interval = stuck_interval(app.config().stuck_after);
-    let spec = LoopSpec {
-        name: "stuck-watch",
-        interval,
-        deadline: TIMEOUTS_DEADLINE,
-    };
+    let spec = LoopSpec { name: "stuck-watch", interval, deadline: TIMEOUTS_DEADLINE };
     let watch_app = app.clone();
     app.supervisor().spawn(
         spec,

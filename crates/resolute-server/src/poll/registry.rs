@@ -21,10 +21,7 @@ pub struct RegistryConfig {
 
 impl Default for RegistryConfig {
     fn default() -> Self {
-        RegistryConfig {
-            connections_max: 1000,
-            buffer: 100,
-        }
+        RegistryConfig { connections_max: 1000, buffer: 100 }
     }
 }
 
@@ -94,18 +91,12 @@ impl Drop for Registration {
 
 impl Registry {
     pub fn new(config: RegistryConfig) -> Registry {
-        Registry {
-            config,
-            groups: Mutex::new(Groups::default()),
-            connected: Notify::new(),
-        }
+        Registry { config, groups: Mutex::new(Groups::default()), connected: Notify::new() }
     }
 
     /// A poisoned lock only means another thread panicked mid-update of plain data; keep going.
     fn lock(&self) -> MutexGuard<'_, Groups> {
-        self.groups
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.groups.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Adds a connection for `worker` in `group`; the receiver feeds its SSE stream.
@@ -122,25 +113,13 @@ impl Registry {
             }
             groups.next_key += 1;
             let key = groups.next_key;
-            let connection = Connection {
-                key,
-                worker: worker.to_owned(),
-                sender,
-            };
-            groups
-                .by_group
-                .entry(group.to_owned())
-                .or_default()
-                .push(connection);
+            let connection = Connection { key, worker: worker.to_owned(), sender };
+            groups.by_group.entry(group.to_owned()).or_default().push(connection);
             groups.total += 1;
             key
         };
         self.connected.notify_one();
-        let registration = Registration {
-            registry: self.clone(),
-            group: group.to_owned(),
-            key,
-        };
+        let registration = Registration { registry: self.clone(), group: group.to_owned(), key };
         Ok((registration, receiver))
     }
 
@@ -171,10 +150,9 @@ impl Registry {
             return 0;
         };
         match (cast, worker) {
-            (Cast::Unicast, Some(worker)) => connections
-                .iter()
-                .filter(|connection| connection.worker == worker)
-                .count(),
+            (Cast::Unicast, Some(worker)) => {
+                connections.iter().filter(|connection| connection.worker == worker).count()
+            }
             (Cast::Unicast, None) => 0,
             (Cast::Anycast, _) => connections.len(),
         }
@@ -198,20 +176,14 @@ impl Registry {
         let rotation = groups.rotation;
         let connections = groups.by_group.get(group).ok_or(HandOffError::NoWorker)?;
         let chosen = choose(connections, cast, worker, rotation).ok_or(HandOffError::NoWorker)?;
-        chosen
-            .sender
-            .try_send(delivery)
-            .map_err(|_| HandOffError::Full)
+        chosen.sender.try_send(delivery).map_err(|_| HandOffError::Full)
     }
 
     /// Open connections per group, for health and metrics.
     pub fn connections_by_group(&self) -> Vec<(String, usize)> {
         let groups = self.lock();
-        let mut counts: Vec<_> = groups
-            .by_group
-            .iter()
-            .map(|(group, list)| (group.clone(), list.len()))
-            .collect();
+        let mut counts: Vec<_> =
+            groups.by_group.iter().map(|(group, list)| (group.clone(), list.len())).collect();
         counts.sort();
         counts
     }
@@ -230,18 +202,14 @@ fn choose<'a>(
     rotation: usize,
 ) -> Option<&'a Connection> {
     let named = worker.and_then(|worker| {
-        connections
-            .iter()
-            .find(|c| c.worker == worker && c.sender.capacity() > 0)
+        connections.iter().find(|c| c.worker == worker && c.sender.capacity() > 0)
     });
     match cast {
         Cast::Unicast => worker.and_then(|worker| connections.iter().find(|c| c.worker == worker)),
         Cast::Anycast => named.or_else(|| {
             let best = connections.iter().map(|c| c.sender.capacity()).max()?;
-            let equals: Vec<_> = connections
-                .iter()
-                .filter(|c| c.sender.capacity() == best)
-                .collect();
+            let equals: Vec<_> =
+                connections.iter().filter(|c| c.sender.capacity() == best).collect();
             equals.get(rotation % equals.len()).copied()
         }),
     }

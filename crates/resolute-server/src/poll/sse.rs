@@ -27,18 +27,12 @@ pub async fn connect(
     match app.registry().register(&group, &id) {
         Ok((registration, receiver)) => {
             tracing::debug!(%group, %id, "poll worker connected");
-            let keep_alive = KeepAlive::new()
-                .interval(KEEP_ALIVE_INTERVAL)
-                .text("keep-alive");
-            Sse::new(events(registration, receiver))
-                .keep_alive(keep_alive)
-                .into_response()
+            let keep_alive = KeepAlive::new().interval(KEEP_ALIVE_INTERVAL).text("keep-alive");
+            Sse::new(events(registration, receiver)).keep_alive(keep_alive).into_response()
         }
-        Err(RegisterError::AtCapacity) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Poll registration at capacity",
-        )
-            .into_response(),
+        Err(RegisterError::AtCapacity) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "Poll registration at capacity").into_response()
+        }
     }
 }
 

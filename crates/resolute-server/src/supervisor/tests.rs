@@ -10,11 +10,7 @@ use super::{LoopSpec, Supervisor};
 use crate::clock::SystemClock;
 
 fn spec(name: &'static str) -> LoopSpec {
-    LoopSpec {
-        name,
-        interval: Duration::from_millis(50),
-        deadline: Duration::from_millis(200),
-    }
+    LoopSpec { name, interval: Duration::from_millis(50), deadline: Duration::from_millis(200) }
 }
 
 #[tokio::test(start_paused = true)]
@@ -67,16 +63,8 @@ async fn a_wedged_iteration_is_abandoned_and_the_next_one_completes() {
 async fn shutdown_stops_the_loop() {
     let supervisor = Supervisor::new(Arc::new(SystemClock::default()));
     let (stop, shutdown) = watch::channel(false);
-    let handle = supervisor.spawn(
-        spec("stop"),
-        || async {},
-        std::future::pending::<()>,
-        shutdown,
-    );
+    let handle = supervisor.spawn(spec("stop"), || async {}, std::future::pending::<()>, shutdown);
     tokio::time::sleep(Duration::from_millis(120)).await;
     stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(1), handle)
-        .await
-        .unwrap()
-        .unwrap();
+    tokio::time::timeout(Duration::from_secs(1), handle).await.unwrap().unwrap();
 }

@@ -32,9 +32,8 @@ pub(crate) fn start(path: &Path) -> Option<Checkpointer> {
     connection.busy_timeout(Duration::from_secs(1)).ok()?;
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
-    let spawned = std::thread::Builder::new()
-        .name("resolute-sqlite-checkpoint".into())
-        .spawn(move || {
+    let spawned =
+        std::thread::Builder::new().name("resolute-sqlite-checkpoint".into()).spawn(move || {
             while !stopped.load(Ordering::Acquire) {
                 std::thread::sleep(CHECKPOINT_INTERVAL);
                 if let Err(error) = connection.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {

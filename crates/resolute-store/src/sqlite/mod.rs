@@ -104,8 +104,7 @@ pub(crate) fn with_txn<T>(
     conn: &Connection,
     f: impl FnOnce(&mut dyn Txn) -> TxnResult<T>,
 ) -> TxnResult<T> {
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .map_err(rows::sql_error)?;
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(rows::sql_error)?;
     let result = f(&mut SqliteTxn { conn });
     let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
     conn.execute_batch(end).map_err(rows::sql_error)?;
@@ -132,10 +131,7 @@ impl SqliteStore {
     ) -> Result<SqliteStore, StoreError> {
         let connection = open_connection(path.as_ref(), synchronous)?;
         let writer = writer::spawn(connection, config)?;
-        Ok(SqliteStore {
-            writer,
-            _checkpointer: checkpoint::start(path.as_ref()),
-        })
+        Ok(SqliteStore { writer, _checkpointer: checkpoint::start(path.as_ref()) })
     }
 
     /// Runs a command and blocks the calling thread until it is committed (tests, tools).

@@ -20,27 +20,17 @@ fn limit_of(limit: usize) -> i64 {
 pub(crate) fn promise(conn: &Connection, id: &str) -> TxnResult<Option<Promise>> {
     let sql = format!("SELECT {PROMISE_COLUMNS} FROM promises WHERE id = ?1");
     let mut statement = conn.prepare_cached(&sql).map_err(read_error)?;
-    statement
-        .query_row([id], rows::promise)
-        .optional()
-        .map_err(read_error)
+    statement.query_row([id], rows::promise).optional().map_err(read_error)
 }
 
 pub(crate) fn task(conn: &Connection, id: &str) -> TxnResult<Option<Task>> {
     let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?1");
     let mut statement = conn.prepare_cached(&sql).map_err(read_error)?;
-    statement
-        .query_row([id], rows::task)
-        .optional()
-        .map_err(read_error)
+    statement.query_row([id], rows::task).optional().map_err(read_error)
 }
 
 fn callback_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Callback> {
-    Ok(Callback {
-        awaited: row.get(0)?,
-        awaiter: row.get(1)?,
-        ready: row.get::<_, i64>(2)? != 0,
-    })
+    Ok(Callback { awaited: row.get(0)?, awaiter: row.get(1)?, ready: row.get::<_, i64>(2)? != 0 })
 }
 
 pub(crate) fn callback(
@@ -50,19 +40,14 @@ pub(crate) fn callback(
 ) -> TxnResult<Option<Callback>> {
     let sql = "SELECT awaited, awaiter, ready FROM callbacks WHERE awaited = ?1 AND awaiter = ?2";
     let mut statement = conn.prepare_cached(sql).map_err(read_error)?;
-    statement
-        .query_row([awaited, awaiter], callback_row)
-        .optional()
-        .map_err(read_error)
+    statement.query_row([awaited, awaiter], callback_row).optional().map_err(read_error)
 }
 
 /// Complete by contract: a settlement must see every waiter in the same transaction.
 pub(crate) fn callbacks_on(conn: &Connection, awaited: &str) -> TxnResult<Vec<Callback>> {
     let sql = "SELECT awaited, awaiter, ready FROM callbacks WHERE awaited = ?1 ORDER BY awaiter";
     let mut statement = conn.prepare_cached(sql).map_err(read_error)?;
-    let rows = statement
-        .query_map([awaited], callback_row)
-        .map_err(read_error)?;
+    let rows = statement.query_map([awaited], callback_row).map_err(read_error)?;
     collect(rows)
 }
 
@@ -70,9 +55,7 @@ pub(crate) fn callbacks_on(conn: &Connection, awaited: &str) -> TxnResult<Vec<Ca
 pub(crate) fn listeners(conn: &Connection, promise_id: &str) -> TxnResult<Vec<String>> {
     let sql = "SELECT address FROM listeners WHERE promise_id = ?1 ORDER BY address";
     let mut statement = conn.prepare_cached(sql).map_err(read_error)?;
-    let rows = statement
-        .query_map([promise_id], |row| row.get(0))
-        .map_err(read_error)?;
+    let rows = statement.query_map([promise_id], |row| row.get(0)).map_err(read_error)?;
     collect(rows)
 }
 
@@ -80,9 +63,7 @@ pub(crate) fn listeners(conn: &Connection, promise_id: &str) -> TxnResult<Vec<St
 pub(crate) fn branch_promises(conn: &Connection, branch: &str) -> TxnResult<Vec<Promise>> {
     let sql = format!("SELECT {PROMISE_COLUMNS} FROM promises WHERE branch = ?1 ORDER BY id");
     let mut statement = conn.prepare_cached(&sql).map_err(read_error)?;
-    let rows = statement
-        .query_map([branch], rows::promise)
-        .map_err(read_error)?;
+    let rows = statement.query_map([branch], rows::promise).map_err(read_error)?;
     collect(rows)
 }
 
@@ -122,10 +103,7 @@ pub(crate) fn due_tasks(
 pub(crate) fn schedule(conn: &Connection, id: &str) -> TxnResult<Option<Schedule>> {
     let sql = format!("SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE id = ?1");
     let mut statement = conn.prepare_cached(&sql).map_err(read_error)?;
-    statement
-        .query_row([id], rows::schedule)
-        .optional()
-        .map_err(read_error)
+    statement.query_row([id], rows::schedule).optional().map_err(read_error)
 }
 
 pub(crate) fn due_schedules(
@@ -192,9 +170,7 @@ pub(crate) fn search_promises(conn: &Connection, query: &PromiseQuery) -> TxnRes
         values.len()
     );
     let mut statement = conn.prepare_cached(&sql).map_err(read_error)?;
-    let rows = statement
-        .query_map(params_from_iter(values), rows::promise)
-        .map_err(read_error)?;
+    let rows = statement.query_map(params_from_iter(values), rows::promise).map_err(read_error)?;
     collect(rows)
 }
 
@@ -212,9 +188,7 @@ pub(crate) fn search_tasks(conn: &Connection, query: &TaskQuery) -> TxnResult<Ve
         values.len()
     );
     let mut statement = conn.prepare_cached(&sql).map_err(read_error)?;
-    let rows = statement
-        .query_map(params_from_iter(values), rows::task)
-        .map_err(read_error)?;
+    let rows = statement.query_map(params_from_iter(values), rows::task).map_err(read_error)?;
     collect(rows)
 }
 
@@ -232,9 +206,7 @@ pub(crate) fn search_schedules(
         values.len()
     );
     let mut statement = conn.prepare_cached(&sql).map_err(read_error)?;
-    let rows = statement
-        .query_map(params_from_iter(values), rows::schedule)
-        .map_err(read_error)?;
+    let rows = statement.query_map(params_from_iter(values), rows::schedule).map_err(read_error)?;
     collect(rows)
 }
 
@@ -260,10 +232,7 @@ pub(crate) fn message(conn: &Connection, key: &MessageKey) -> TxnResult<Option<M
         "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE kind = ?1 AND ref_id = ?2 AND addr_key = ?3"
     );
     let mut statement = conn.prepare_cached(&sql).map_err(read_error)?;
-    statement
-        .query_row([kind, ref_id, addr_key], rows::message)
-        .optional()
-        .map_err(read_error)
+    statement.query_row([kind, ref_id, addr_key], rows::message).optional().map_err(read_error)
 }
 
 /// Backlog per lane. Scans the outbox (small in a healthy system); the answer is bounded.
@@ -300,23 +269,15 @@ fn all<T>(
 
 /// Everything, for `debug.snap` and invariant checks (debug mode and tests only).
 pub(crate) fn snapshot(conn: &Connection) -> TxnResult<Snapshot> {
-    let listener = |row: &rusqlite::Row<'_>| {
-        Ok(Listener {
-            promise_id: row.get(0)?,
-            address: row.get(1)?,
-        })
-    };
+    let listener =
+        |row: &rusqlite::Row<'_>| Ok(Listener { promise_id: row.get(0)?, address: row.get(1)? });
     Ok(Snapshot {
         promises: all(
             conn,
             &format!("SELECT {PROMISE_COLUMNS} FROM promises ORDER BY id"),
             rows::promise,
         )?,
-        tasks: all(
-            conn,
-            &format!("SELECT {TASK_COLUMNS} FROM tasks ORDER BY id"),
-            rows::task,
-        )?,
+        tasks: all(conn, &format!("SELECT {TASK_COLUMNS} FROM tasks ORDER BY id"), rows::task)?,
         callbacks: all(
             conn,
             "SELECT awaited, awaiter, ready FROM callbacks ORDER BY awaited, awaiter",

@@ -18,9 +18,7 @@ fn corrupt(message: String) -> rusqlite::Error {
 }
 
 pub(crate) fn headers_json(headers: &Option<BTreeMap<String, String>>) -> Option<String> {
-    headers
-        .as_ref()
-        .map(|headers| serde_json::to_string(headers).unwrap_or_default())
+    headers.as_ref().map(|headers| serde_json::to_string(headers).unwrap_or_default())
 }
 
 pub(crate) fn tags_json(tags: &Tags) -> String {
@@ -108,10 +106,7 @@ pub(crate) fn message(row: &Row<'_>) -> rusqlite::Result<resolute_core::Message>
     let kind: String = row.get(0)?;
     let ref_id: String = row.get(1)?;
     let body = match kind.as_str() {
-        "execute" => resolute_core::MessageBody::Execute {
-            task_id: ref_id,
-            version: row.get(5)?,
-        },
+        "execute" => resolute_core::MessageBody::Execute { task_id: ref_id, version: row.get(5)? },
         "unblock" => resolute_core::MessageBody::Unblock { promise_id: ref_id },
         other => return Err(corrupt(format!("message kind {other}"))),
     };
@@ -147,6 +142,5 @@ pub(crate) fn read_error(error: rusqlite::Error) -> TxnError {
 pub(crate) fn collect<T>(
     rows: rusqlite::MappedRows<'_, impl FnMut(&Row<'_>) -> rusqlite::Result<T>>,
 ) -> TxnResult<Vec<T>> {
-    rows.collect::<rusqlite::Result<Vec<T>>>()
-        .map_err(read_error)
+    rows.collect::<rusqlite::Result<Vec<T>>>().map_err(read_error)
 }

@@ -41,9 +41,7 @@ pub(crate) fn configure(
     connection: &Connection,
     synchronous: Synchronous,
 ) -> Result<(), StoreError> {
-    connection
-        .pragma_update(None, "synchronous", synchronous.pragma())
-        .map_err(unavailable)?;
+    connection.pragma_update(None, "synchronous", synchronous.pragma()).map_err(unavailable)?;
     connection
         .execute_batch(
             "PRAGMA journal_mode = WAL;
@@ -71,9 +69,7 @@ pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
         let transaction = connection.transaction().map_err(unavailable)?;
         transaction.execute_batch(migration).map_err(unavailable)?;
-        transaction
-            .pragma_update(None, "user_version", index + 1)
-            .map_err(unavailable)?;
+        transaction.pragma_update(None, "user_version", index + 1).map_err(unavailable)?;
         transaction.commit().map_err(unavailable)?;
     }
     Ok(())

@@ -37,14 +37,7 @@ pub(crate) fn spawn(
     let (jobs, queue) = async_channel::bounded(QUEUE_CAPACITY);
     std::thread::Builder::new()
         .name("resolute-sqlite-writer".into())
-        .spawn(move || {
-            Writer {
-                connection,
-                config,
-                queue,
-            }
-            .run()
-        })
+        .spawn(move || Writer { connection, config, queue }.run())
         .map_err(|error| {
             StoreError::Unavailable(format!("cannot start the writer thread: {error}"))
         })?;
@@ -58,14 +51,7 @@ impl WriterHandle {
         now: Timestamp,
     ) -> Result<Executed, StoreError> {
         let (reply, answer) = async_channel::bounded(1);
-        self.jobs
-            .send(Job::Run {
-                command,
-                now,
-                reply,
-            })
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        self.jobs.send(Job::Run { command, now, reply }).await.map_err(|_| StoreError::Closed)?;
         answer.recv().await.map_err(|_| StoreError::Closed)?
     }
 
@@ -76,21 +62,14 @@ impl WriterHandle {
     ) -> Result<Executed, StoreError> {
         let (reply, answer) = async_channel::bounded(1);
         self.jobs
-            .send_blocking(Job::Run {
-                command,
-                now,
-                reply,
-            })
+            .send_blocking(Job::Run { command, now, reply })
             .map_err(|_| StoreError::Closed)?;
         answer.recv_blocking().map_err(|_| StoreError::Closed)?
     }
 
     pub(crate) async fn ping(&self) -> Result<(), StoreError> {
         let (reply, answer) = async_channel::bounded(1);
-        self.jobs
-            .send(Job::Ping { reply })
-            .await
-            .map_err(|_| StoreError::Closed)?;
+        self.jobs.send(Job::Ping { reply }).await.map_err(|_| StoreError::Closed)?;
         answer.recv().await.map_err(|_| StoreError::Closed)?
     }
 }
@@ -135,9 +114,7 @@ impl Writer {
             }
             self.run_batch(batch);
         }
-        let _ = self
-            .connection
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+        let _ = self.connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
     }
 
     /// One transaction for the whole batch. If any command fails, the batch is rolled back and
@@ -147,11 +124,7 @@ impl Writer {
         let mut pings = Vec::new();
         for job in batch {
             match job {
-                Job::Run {
-                    command,
-                    now,
-                    reply,
-                } => runs.push((command, now, reply)),
+                Job::Run { command, now, reply } => runs.push((command, now, reply)),
                 Job::Ping { reply } => pings.push(reply),
             }
         }
@@ -187,13 +160,9 @@ impl Writer {
         commands: &[(&Command, Timestamp)],
     ) -> Result<Vec<Result<Executed, StoreError>>, StoreError> {
         let unavailable = super::schema::unavailable;
-        self.connection
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(unavailable)?;
+        self.connection.execute_batch("BEGIN IMMEDIATE").map_err(unavailable)?;
         let executed: TxnResult<Vec<Executed>> = {
-            let mut txn = SqliteTxn {
-                conn: &self.connection,
-            };
+            let mut txn = SqliteTxn { conn: &self.connection };
             commands
                 .iter()
                 .map(|(command, now)| run_command(&mut txn, command, *now, &self.config))

@@ -15,80 +15,41 @@ fn run(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> TxnResult
 pub(crate) fn apply(conn: &Connection, write: Write) -> TxnResult<()> {
     match write {
         Write::InsertPromise(promise) => insert_promise(conn, &promise),
-        Write::SettlePromise {
-            id,
-            state,
-            value,
-            settled_at,
-        } => run(
+        Write::SettlePromise { id, state, value, settled_at } => run(
             conn,
             "UPDATE promises SET state = ?2, value_headers = ?3, value_data = ?4, settled_at = ?5 \
              WHERE id = ?1",
-            params![
-                id,
-                state.as_str(),
-                headers_json(&value.headers),
-                value.data,
-                settled_at.ms()
-            ],
+            params![id, state.as_str(), headers_json(&value.headers), value.data, settled_at.ms()],
         ),
         Write::InsertTask(task) => insert_task(conn, &task),
-        Write::UpdateTask {
-            id,
-            state,
-            version,
-            timer,
-        } => {
-            let task = Task {
-                id,
-                state,
-                version,
-                timer,
-                resumes: 0,
-            };
+        Write::UpdateTask { id, state, version, timer } => {
+            let task = Task { id, state, version, timer, resumes: 0 };
             insert_task(conn, &task)
         }
-        Write::InsertCallback {
-            awaited,
-            awaiter,
-            ready,
-        } => run(
+        Write::InsertCallback { awaited, awaiter, ready } => run(
             conn,
             "INSERT OR IGNORE INTO callbacks (awaited, awaiter, ready) VALUES (?1, ?2, ?3)",
             params![awaited, awaiter, ready],
         ),
-        Write::MarkCallbacksReady { awaited } => run(
-            conn,
-            "UPDATE callbacks SET ready = 1 WHERE awaited = ?1",
-            [awaited],
-        ),
-        Write::DeleteReadyCallbacks { awaiter } => run(
-            conn,
-            "DELETE FROM callbacks WHERE awaiter = ?1 AND ready = 1",
-            [awaiter],
-        ),
+        Write::MarkCallbacksReady { awaited } => {
+            run(conn, "UPDATE callbacks SET ready = 1 WHERE awaited = ?1", [awaited])
+        }
+        Write::DeleteReadyCallbacks { awaiter } => {
+            run(conn, "DELETE FROM callbacks WHERE awaiter = ?1 AND ready = 1", [awaiter])
+        }
         Write::DeleteCallbacksOfAwaiter { awaiter } => {
             run(conn, "DELETE FROM callbacks WHERE awaiter = ?1", [awaiter])
         }
-        Write::InsertListener {
-            promise_id,
-            address,
-        } => run(
+        Write::InsertListener { promise_id, address } => run(
             conn,
             "INSERT OR IGNORE INTO listeners (promise_id, address) VALUES (?1, ?2)",
             [promise_id, address],
         ),
-        Write::DeleteListeners { promise_id } => run(
-            conn,
-            "DELETE FROM listeners WHERE promise_id = ?1",
-            [promise_id],
-        ),
+        Write::DeleteListeners { promise_id } => {
+            run(conn, "DELETE FROM listeners WHERE promise_id = ?1", [promise_id])
+        }
         Write::InsertSchedule(schedule) => insert_schedule(conn, &schedule),
-        Write::UpdateScheduleRun {
-            id,
-            last_run_at,
-            next_run_at,
-        } => run(
+        Write::UpdateScheduleRun { id, last_run_at, next_run_at } => run(
             conn,
             "UPDATE schedules SET last_run_at = ?2, next_run_at = ?3 WHERE id = ?1",
             params![id, last_run_at.ms(), next_run_at.ms()],

@@ -57,10 +57,7 @@ fn promise(id: &str, timeout_at: i64, tags: &[(&str, &str)]) -> Promise {
             data: Some("ZA==".into()),
         },
         value: Value::default(),
-        tags: tags
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         timeout_at: Timestamp(timeout_at),
         created_at: Timestamp(1),
         settled_at: None,
@@ -74,13 +71,7 @@ fn task(id: &str, state: TaskState, timer: Option<(TimerKind, i64)>) -> Task {
         pid: (kind == TimerKind::Lease).then(|| "w".to_owned()),
         ttl_ms: 5,
     });
-    Task {
-        id: id.into(),
-        state,
-        version: 3,
-        timer,
-        resumes: 0,
-    }
+    Task { id: id.into(), state, version: 3, timer, resumes: 0 }
 }
 
 fn write_all(backend: &dyn Backend, writes: Vec<Write>) {
@@ -111,15 +102,8 @@ fn promises_round_trip_and_settle() {
     each(|name, backend| {
         let stored = promise("p", 10, &[("resonate:branch", "b"), ("k", "v")]);
         write_all(backend, vec![Write::InsertPromise(stored.clone())]);
-        assert_eq!(
-            read(backend, |t| t.promise("p")),
-            Some(stored.clone()),
-            "{name}"
-        );
-        let value = Value {
-            headers: None,
-            data: Some("eQ==".into()),
-        };
+        assert_eq!(read(backend, |t| t.promise("p")), Some(stored.clone()), "{name}");
+        let value = Value { headers: None, data: Some("eQ==".into()) };
         write_all(
             backend,
             vec![Write::SettlePromise {
@@ -175,21 +159,9 @@ fn tasks_carry_their_timer_and_count_ready_callbacks() {
                 Write::InsertTask(task("t1", TaskState::Pending, Some((TimerKind::Retry, 5)))),
                 Write::InsertTask(task("t2", TaskState::Acquired, Some((TimerKind::Lease, 3)))),
                 Write::InsertTask(task("t3", TaskState::Pending, Some((TimerKind::Retry, 99)))),
-                Write::InsertCallback {
-                    awaited: "x".into(),
-                    awaiter: "t1".into(),
-                    ready: true,
-                },
-                Write::InsertCallback {
-                    awaited: "y".into(),
-                    awaiter: "t1".into(),
-                    ready: false,
-                },
-                Write::InsertCallback {
-                    awaited: "y".into(),
-                    awaiter: "t1".into(),
-                    ready: true,
-                },
+                Write::InsertCallback { awaited: "x".into(), awaiter: "t1".into(), ready: true },
+                Write::InsertCallback { awaited: "y".into(), awaiter: "t1".into(), ready: false },
+                Write::InsertCallback { awaited: "y".into(), awaiter: "t1".into(), ready: true },
             ],
         );
         assert_eq!(
@@ -197,52 +169,18 @@ fn tasks_carry_their_timer_and_count_ready_callbacks() {
             1,
             "{name}: insert keeps the existing pair"
         );
-        let due = read(backend, |t| {
-            t.due_tasks(TimerKind::Retry, Timestamp(10), 10)
-        });
-        assert_eq!(
-            due.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(),
-            vec!["t1"],
-            "{name}"
-        );
-        let lease = read(backend, |t| {
-            t.due_tasks(TimerKind::Lease, Timestamp(10), 10)
-        });
-        assert_eq!(
-            lease[0].timer.as_ref().unwrap().pid.as_deref(),
-            Some("w"),
-            "{name}"
-        );
-        write_all(
-            backend,
-            vec![Write::MarkCallbacksReady {
-                awaited: "y".into(),
-            }],
-        );
-        assert_eq!(
-            read(backend, |t| t.task("t1")).unwrap().resumes,
-            2,
-            "{name}"
-        );
-        write_all(
-            backend,
-            vec![Write::DeleteReadyCallbacks {
-                awaiter: "t1".into(),
-            }],
-        );
-        assert_eq!(
-            read(backend, |t| t.task("t1")).unwrap().resumes,
-            0,
-            "{name}"
-        );
+        let due = read(backend, |t| t.due_tasks(TimerKind::Retry, Timestamp(10), 10));
+        assert_eq!(due.iter().map(|t| t.id.as_str()).collect::<Vec<_>>(), vec!["t1"], "{name}");
+        let lease = read(backend, |t| t.due_tasks(TimerKind::Lease, Timestamp(10), 10));
+        assert_eq!(lease[0].timer.as_ref().unwrap().pid.as_deref(), Some("w"), "{name}");
+        write_all(backend, vec![Write::MarkCallbacksReady { awaited: "y".into() }]);
+        assert_eq!(read(backend, |t| t.task("t1")).unwrap().resumes, 2, "{name}");
+        write_all(backend, vec![Write::DeleteReadyCallbacks { awaiter: "t1".into() }]);
+        assert_eq!(read(backend, |t| t.task("t1")).unwrap().resumes, 0, "{name}");
         write_all(
             backend,
             vec![
-                Write::InsertCallback {
-                    awaited: "z".into(),
-                    awaiter: "t1".into(),
-                    ready: false,
-                },
+                Write::InsertCallback { awaited: "z".into(), awaiter: "t1".into(), ready: false },
                 Write::UpdateTask {
                     id: "t1".into(),
                     state: TaskState::Suspended,
@@ -252,18 +190,9 @@ fn tasks_carry_their_timer_and_count_ready_callbacks() {
             ],
         );
         let t1 = read(backend, |t| t.task("t1")).unwrap();
-        assert_eq!(
-            (t1.state, t1.version, t1.timer),
-            (TaskState::Suspended, 4, None),
-            "{name}"
-        );
+        assert_eq!((t1.state, t1.version, t1.timer), (TaskState::Suspended, 4, None), "{name}");
         assert_eq!(read(backend, |t| t.callbacks_on("z")).len(), 1, "{name}");
-        write_all(
-            backend,
-            vec![Write::DeleteCallbacksOfAwaiter {
-                awaiter: "t1".into(),
-            }],
-        );
+        write_all(backend, vec![Write::DeleteCallbacksOfAwaiter { awaiter: "t1".into() }]);
         assert!(read(backend, |t| t.callbacks_on("z")).is_empty(), "{name}");
     });
 }
@@ -274,35 +203,14 @@ fn listeners_are_a_set_per_promise() {
         write_all(
             backend,
             vec![
-                Write::InsertListener {
-                    promise_id: "p".into(),
-                    address: "b".into(),
-                },
-                Write::InsertListener {
-                    promise_id: "p".into(),
-                    address: "a".into(),
-                },
-                Write::InsertListener {
-                    promise_id: "p".into(),
-                    address: "a".into(),
-                },
-                Write::InsertListener {
-                    promise_id: "q".into(),
-                    address: "a".into(),
-                },
+                Write::InsertListener { promise_id: "p".into(), address: "b".into() },
+                Write::InsertListener { promise_id: "p".into(), address: "a".into() },
+                Write::InsertListener { promise_id: "p".into(), address: "a".into() },
+                Write::InsertListener { promise_id: "q".into(), address: "a".into() },
             ],
         );
-        assert_eq!(
-            read(backend, |t| t.listeners("p")),
-            vec!["a", "b"],
-            "{name}"
-        );
-        write_all(
-            backend,
-            vec![Write::DeleteListeners {
-                promise_id: "p".into(),
-            }],
-        );
+        assert_eq!(read(backend, |t| t.listeners("p")), vec!["a", "b"], "{name}");
+        write_all(backend, vec![Write::DeleteListeners { promise_id: "p".into() }]);
         assert!(read(backend, |t| t.listeners("p")).is_empty(), "{name}");
         assert_eq!(read(backend, |t| t.listeners("q")).len(), 1, "{name}");
     });
@@ -326,11 +234,7 @@ fn executes_upsert_per_task_and_unblocks_insert_once() {
             backend,
             vec![
                 put(0, 5),
-                Write::LeaseMessage {
-                    key: execute_key("t"),
-                    due_at: Timestamp(50),
-                    attempts: 1,
-                },
+                Write::LeaseMessage { key: execute_key("t"), due_at: Timestamp(50), attempts: 1 },
             ],
         );
         let leased = read(backend, |t| t.message(&execute_key("t"))).unwrap();
@@ -343,10 +247,7 @@ fn executes_upsert_per_task_and_unblocks_insert_once() {
         let replaced = read(backend, |t| t.message(&execute_key("t"))).unwrap();
         assert_eq!(
             replaced.body,
-            MessageBody::Execute {
-                task_id: "t".into(),
-                version: 1
-            },
+            MessageBody::Execute { task_id: "t".into(), version: 1 },
             "{name}"
         );
         assert_eq!(
@@ -362,11 +263,7 @@ fn executes_upsert_per_task_and_unblocks_insert_once() {
         };
         write_all(backend, vec![unblock(3), unblock(9)]);
         let key = MessageKey::Unblock("p".into(), "poll://uni@c/1".into());
-        assert_eq!(
-            read(backend, |t| t.message(&key)).unwrap().due_at,
-            Timestamp(3),
-            "{name}"
-        );
+        assert_eq!(read(backend, |t| t.message(&key)).unwrap().due_at, Timestamp(3), "{name}");
         write_all(backend, vec![Write::DeleteMessage { key: key.clone() }]);
         assert_eq!(read(backend, |t| t.message(&key)), None, "{name}");
     });
@@ -384,12 +281,7 @@ fn due_messages_are_ordered_parked_and_woken_by_lane() {
         };
         write_all(
             backend,
-            vec![
-                put("b", "l1", 2),
-                put("a", "l1", 2),
-                put("c", "l2", 1),
-                put("d", "l2", 30),
-            ],
+            vec![put("b", "l1", 2), put("a", "l1", 2), put("c", "l2", 1), put("d", "l2", 30)],
         );
         let due = |now, limit| {
             read(backend, |t| t.due_messages(Timestamp(now), limit))
@@ -406,19 +298,9 @@ fn due_messages_are_ordered_parked_and_woken_by_lane() {
         write_all(
             backend,
             vec![
-                Write::DelayMessage {
-                    key: execute_key("a"),
-                    due_at: Timestamp(100),
-                },
-                Write::LeaseMessage {
-                    key: execute_key("b"),
-                    due_at: Timestamp(100),
-                    attempts: 1,
-                },
-                Write::WakeLanes {
-                    lanes: vec!["l1".into()],
-                    now: Timestamp(10),
-                },
+                Write::DelayMessage { key: execute_key("a"), due_at: Timestamp(100) },
+                Write::LeaseMessage { key: execute_key("b"), due_at: Timestamp(100), attempts: 1 },
+                Write::WakeLanes { lanes: vec!["l1".into()], now: Timestamp(10) },
             ],
         );
         assert_eq!(
@@ -455,47 +337,24 @@ fn searches_filter_by_state_and_tags_and_page_by_id() {
         let search = |state, tags: &[(&str, &str)], cursor: Option<&str>, limit| {
             let query = PromiseQuery {
                 state,
-                tags: tags
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-                page: Page {
-                    limit,
-                    cursor: cursor.map(str::to_owned),
-                },
+                tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                page: Page { limit, cursor: cursor.map(str::to_owned) },
             };
             read(backend, |t| t.search_promises(&query))
                 .into_iter()
                 .map(|p| p.id)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(
-            search(None, &[("team", "x")], None, 10),
-            vec!["p1", "p3", "p4"],
-            "{name}"
-        );
+        assert_eq!(search(None, &[("team", "x")], None, 10), vec!["p1", "p3", "p4"], "{name}");
         assert_eq!(
             search(Some(PromiseState::Pending), &[("team", "x")], None, 10),
             vec!["p1", "p4"],
             "{name}"
         );
-        assert_eq!(
-            search(None, &[("team", "x")], Some("p1"), 1),
-            vec!["p3"],
-            "{name}"
-        );
-        assert_eq!(
-            search(None, &[("team", "x"), ("other", "1")], None, 10),
-            vec!["p1"],
-            "{name}"
-        );
-        let tasks = TaskQuery {
-            state: Some(TaskState::Halted),
-            page: Page {
-                limit: 10,
-                cursor: None,
-            },
-        };
+        assert_eq!(search(None, &[("team", "x")], Some("p1"), 1), vec!["p3"], "{name}");
+        assert_eq!(search(None, &[("team", "x"), ("other", "1")], None, 10), vec!["p1"], "{name}");
+        let tasks =
+            TaskQuery { state: Some(TaskState::Halted), page: Page { limit: 10, cursor: None } };
         assert_eq!(read(backend, |t| t.search_tasks(&tasks)).len(), 1, "{name}");
     });
 }
@@ -520,18 +379,11 @@ fn delete_all_empties_every_table() {
             vec![
                 Write::InsertPromise(promise("p", 1, &[])),
                 Write::InsertTask(task("p", TaskState::Pending, None)),
-                Write::InsertListener {
-                    promise_id: "p".into(),
-                    address: "a".into(),
-                },
+                Write::InsertListener { promise_id: "p".into(), address: "a".into() },
                 Write::DeleteAll,
             ],
         );
-        assert_eq!(
-            read(backend, |t| t.snapshot()),
-            Default::default(),
-            "{name}"
-        );
+        assert_eq!(read(backend, |t| t.snapshot()), Default::default(), "{name}");
     });
 }
 
@@ -545,17 +397,10 @@ fn a_requeued_execute_keeps_its_age_and_backlogs_group_by_lane() {
             lane: lane.into(),
             due_at: Timestamp(due),
         };
-        write_all(
-            backend,
-            vec![put("a", "l1", 5), put("b", "l1", 8), put("c", "l2", 7)],
-        );
+        write_all(backend, vec![put("a", "l1", 5), put("b", "l1", 8), put("c", "l2", 7)]);
         write_all(backend, vec![put("a", "l1", 50)]);
         let requeued = read(backend, |t| t.message(&execute_key("a"))).unwrap();
-        assert_eq!(
-            (requeued.queued_at, requeued.due_at),
-            (Timestamp(5), Timestamp(50)),
-            "{name}"
-        );
+        assert_eq!((requeued.queued_at, requeued.due_at), (Timestamp(5), Timestamp(50)), "{name}");
         let backlogs = read(backend, |t| t.lane_backlogs(10));
         let summary: Vec<_> = backlogs
             .iter()

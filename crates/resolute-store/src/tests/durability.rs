@@ -21,18 +21,12 @@ fn an_acknowledged_write_is_there_after_reopening() {
     let path = dir.path().join("d.db");
     {
         let store = SqliteStore::open(&path, KernelConfig::default()).unwrap();
-        store
-            .execute_blocking(create("kept"), Timestamp(1))
-            .unwrap();
+        store.execute_blocking(create("kept"), Timestamp(1)).unwrap();
     }
     let store = SqliteStore::open(&path, KernelConfig::default()).unwrap();
-    let reply = store
-        .execute_blocking(Command::PromiseGet { id: "kept".into() }, Timestamp(2))
-        .unwrap();
-    assert!(matches!(
-        reply.reply,
-        Reply::PromiseGet(PromiseReply::Found(_))
-    ));
+    let reply =
+        store.execute_blocking(Command::PromiseGet { id: "kept".into() }, Timestamp(2)).unwrap();
+    assert!(matches!(reply.reply, Reply::PromiseGet(PromiseReply::Found(_))));
 }
 
 #[test]
@@ -43,8 +37,6 @@ fn a_database_from_a_newer_resolute_is_refused() {
     let connection = rusqlite::Connection::open(&path).unwrap();
     connection.pragma_update(None, "user_version", 99).unwrap();
     drop(connection);
-    let error = SqliteStore::open(&path, KernelConfig::default())
-        .err()
-        .expect("refused");
+    let error = SqliteStore::open(&path, KernelConfig::default()).err().expect("refused");
     assert!(error.to_string().contains("newer"), "{error}");
 }

@@ -25,9 +25,7 @@ async fn the_background_pass_times_out_untargeted_promises_and_fires_listeners()
     let server = paused_server().await;
     create(&server, "u", T0 + 100, json!({})).await;
     let listener = json!({"awaited": "u", "address": "poll://uni@client/1"});
-    server
-        .rpc_at(T0, "promise.register_listener", listener)
-        .await;
+    server.rpc_at(T0, "promise.register_listener", listener).await;
     tick(&server, T0 + 100).await;
     let snap = snapshot(&server).await;
     assert_eq!(snap["promises"][0]["state"], "rejected_timedout");

@@ -21,10 +21,7 @@ async fn create_for(server: &Server, id: &str, target: &str) {
 
 fn task_of(event: &Value) -> (String, i64) {
     let task = &event["data"]["task"];
-    (
-        task["id"].as_str().unwrap_or_default().to_owned(),
-        task["version"].as_i64().unwrap_or(-1),
-    )
+    (task["id"].as_str().unwrap_or_default().to_owned(), task["version"].as_i64().unwrap_or(-1))
 }
 
 #[tokio::test]
@@ -33,21 +30,12 @@ async fn a_connected_worker_gets_the_execute_at_once() {
     let mut worker = Worker::connect(&server, "workers", "w1").await;
     let started = Instant::now();
     create_for(&server, "job", "poll://any@workers").await;
-    let event = worker
-        .next(Duration::from_secs(5))
-        .await
-        .expect("execute delivered");
-    assert!(
-        started.elapsed() < Duration::from_millis(900),
-        "event-driven, not a tick"
-    );
+    let event = worker.next(Duration::from_secs(5)).await.expect("execute delivered");
+    assert!(started.elapsed() < Duration::from_millis(900), "event-driven, not a tick");
     assert_eq!(event["kind"], "execute");
     assert_eq!(task_of(&event), ("job".to_owned(), 0));
     let port = server.url.rsplit(':').next().unwrap_or_default();
-    assert_eq!(
-        event["head"]["serverUrl"],
-        json!(format!("http://localhost:{port}"))
-    );
+    assert_eq!(event["head"]["serverUrl"], json!(format!("http://localhost:{port}")));
 }
 
 #[tokio::test]
@@ -58,34 +46,22 @@ async fn a_message_waits_for_its_group_and_goes_out_when_a_worker_connects() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let connected = Instant::now();
     let mut worker = Worker::connect(&server, "late", "w1").await;
-    let event = worker
-        .next(Duration::from_secs(5))
-        .await
-        .expect("parked message delivered");
+    let event = worker.next(Duration::from_secs(5)).await.expect("parked message delivered");
     assert_eq!(task_of(&event).0, "early");
-    assert!(
-        connected.elapsed() < Duration::from_millis(500),
-        "took {:?}",
-        connected.elapsed()
-    );
+    assert!(connected.elapsed() < Duration::from_millis(500), "took {:?}", connected.elapsed());
 }
 
 #[tokio::test]
 async fn unicast_listeners_get_the_unblock_when_the_promise_settles() {
     let server = Server::start_with(&[]);
     let mut client = Worker::connect(&server, "clients", "c1").await;
-    let (status, _) = server
-        .rpc("promise.create", json!({"id": "p", "timeoutAt": FAR}))
-        .await;
+    let (status, _) = server.rpc("promise.create", json!({"id": "p", "timeoutAt": FAR})).await;
     assert_eq!(status, 200);
     let listen = json!({"awaited": "p", "address": "poll://uni@clients/c1"});
     assert_eq!(server.rpc("promise.register_listener", listen).await.0, 200);
     let settle = json!({"id": "p", "state": "resolved", "value": {"data": "eQ=="}});
     assert_eq!(server.rpc("promise.settle", settle).await.0, 200);
-    let event = client
-        .next(Duration::from_secs(5))
-        .await
-        .expect("unblock delivered");
+    let event = client.next(Duration::from_secs(5)).await.expect("unblock delivered");
     assert_eq!(event["kind"], "unblock");
     assert_eq!(event["head"], json!({}));
     assert_eq!(event["data"]["promise"]["state"], "resolved");
@@ -131,16 +107,12 @@ async fn receiver(fail_first: usize, hang: bool) -> (String, mpsc::Receiver<Valu
                 if calls.fetch_add(1, Ordering::SeqCst) < fail_first {
                     return StatusCode::INTERNAL_SERVER_ERROR;
                 }
-                let _ = sender
-                    .send(serde_json::from_str(&body).unwrap_or(Value::Null))
-                    .await;
+                let _ = sender.send(serde_json::from_str(&body).unwrap_or(Value::Null)).await;
                 StatusCode::OK
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{address}/hook"), received)
@@ -170,34 +142,22 @@ async fn a_hung_push_target_does_not_delay_other_targets() {
     create_for(&server, "polled", "poll://any@other").await;
     let pushed = tokio::time::timeout(Duration::from_secs(3), received.recv()).await;
     assert!(matches!(pushed, Ok(Some(_))), "healthy push blocked");
-    assert!(
-        worker.next(Duration::from_secs(3)).await.is_some(),
-        "poll blocked"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "took {:?}",
-        started.elapsed()
-    );
+    assert!(worker.next(Duration::from_secs(3)).await.is_some(), "poll blocked");
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
 }
 
 #[tokio::test]
 async fn a_lane_with_old_work_and_no_worker_is_reported_stuck_then_resumed() {
     let server = Server::start_with(&["--stuck-after-ms", "300"]);
     create_for(&server, "waiting", "poll://any@nobody").await;
-    let stuck = wait_for_health(&server, |health| {
-        !health["stuck"].as_array().unwrap().is_empty()
-    })
-    .await;
+    let stuck =
+        wait_for_health(&server, |health| !health["stuck"].as_array().unwrap().is_empty()).await;
     assert_eq!(stuck["stuck"][0]["lane"], "poll:nobody");
     assert_eq!(stuck["stuck"][0]["reason"], "no worker connected");
     assert_eq!(stuck["status"], "ok", "stuck is amber: health stays 200");
     let mut worker = Worker::connect(&server, "nobody", "w1").await;
     assert!(worker.next(Duration::from_secs(5)).await.is_some());
-    wait_for_health(&server, |health| {
-        health["stuck"].as_array().unwrap().is_empty()
-    })
-    .await;
+    wait_for_health(&server, |health| health["stuck"].as_array().unwrap().is_empty()).await;
 }
 
 /// Polls `/health` until `condition` holds (at most 10 s) and returns the last body.

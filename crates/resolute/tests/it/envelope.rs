@@ -14,10 +14,7 @@ async fn malformed_envelopes_get_a_400_with_salvaged_kind_and_corr_id() {
         (body["kind"].clone(), body["head"]["corrId"].clone()),
         (json!("unknown"), json!("0"))
     );
-    assert!(body["data"]
-        .as_str()
-        .unwrap()
-        .starts_with("Invalid request envelope: "));
+    assert!(body["data"].as_str().unwrap().starts_with("Invalid request envelope: "));
     let missing_version =
         json!({"kind": "promise.get", "head": {"corrId": "c7"}, "data": {"id": "x"}});
     let (status, body) = server.send(missing_version).await;
@@ -31,39 +28,22 @@ async fn malformed_envelopes_get_a_400_with_salvaged_kind_and_corr_id() {
 async fn the_pipeline_checks_kind_data_and_version_in_order() {
     let server = Server::start();
     let head = json!({"corrId": "c", "version": "2026-04-01"});
-    let reply = server
-        .send(json!({"kind": "", "head": head, "data": {}}))
-        .await;
-    assert_error(
-        &reply,
-        400,
-        "Missing or invalid 'kind' field — must be a non-empty string",
-    );
-    let reply = server
-        .send(json!({"kind": "promise.get", "head": head, "data": []}))
-        .await;
+    let reply = server.send(json!({"kind": "", "head": head, "data": {}})).await;
+    assert_error(&reply, 400, "Missing or invalid 'kind' field — must be a non-empty string");
+    let reply = server.send(json!({"kind": "promise.get", "head": head, "data": []})).await;
     assert_error(&reply, 400, "Invalid 'data' field — must be an object");
     let old = json!({"corrId": "c", "version": "2025-01-01"});
-    let reply = server
-        .send(json!({"kind": "promise.get", "head": old, "data": {}}))
-        .await;
+    let reply = server.send(json!({"kind": "promise.get", "head": old, "data": {}})).await;
     assert_error(
         &reply,
         400,
         "Unsupported protocol version '2025-01-01', supported versions: [\"2026-04-01\"]",
     );
-    let reply = server
-        .send(json!({"kind": "promise.bogus", "head": head, "data": {}}))
-        .await;
+    let reply = server.send(json!({"kind": "promise.bogus", "head": head, "data": {}})).await;
     assert_error(&reply, 400, "Unknown operation: promise.bogus");
-    let reply = server
-        .send(json!({"kind": "promise.get", "head": head, "data": {}}))
-        .await;
+    let reply = server.send(json!({"kind": "promise.get", "head": head, "data": {}})).await;
     assert_eq!(reply.0, 400);
-    assert!(reply.1["data"]
-        .as_str()
-        .unwrap()
-        .starts_with("Invalid request: missing field `id`"));
+    assert!(reply.1["data"].as_str().unwrap().starts_with("Invalid request: missing field `id`"));
 }
 
 #[tokio::test]
@@ -98,8 +78,5 @@ async fn responses_echo_kind_and_corr_id_with_the_status_in_head() {
     let (status, body) = server.send(envelope).await;
     assert_eq!(status, 404);
     assert_eq!(body["kind"], "promise.get");
-    assert_eq!(
-        body["head"],
-        json!({"corrId": "abc-1", "status": 404, "version": "2026-04-01"})
-    );
+    assert_eq!(body["head"], json!({"corrId": "abc-1", "status": 404, "version": "2026-04-01"}));
 }

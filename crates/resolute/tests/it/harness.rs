@@ -57,25 +57,17 @@ impl Server {
             .timeout(Duration::from_secs(10))
             .build()
             .expect("http client");
-        Server {
-            child,
-            url,
-            client,
-            dir,
-            extra,
-        }
+        Server { child, url, client, dir, extra }
     }
 
     /// Sends one envelope; returns the HTTP status and the parsed body.
     pub async fn rpc(&self, kind: &str, data: Value) -> (u16, Value) {
-        self.send(json!({"kind": kind, "head": head(None), "data": data}))
-            .await
+        self.send(json!({"kind": kind, "head": head(None), "data": data})).await
     }
 
     /// Sends one envelope at a given debug time.
     pub async fn rpc_at(&self, time: i64, kind: &str, data: Value) -> (u16, Value) {
-        self.send(json!({"kind": kind, "head": head(Some(time)), "data": data}))
-            .await
+        self.send(json!({"kind": kind, "head": head(Some(time)), "data": data})).await
     }
 
     pub async fn send(&self, envelope: Value) -> (u16, Value) {
@@ -83,13 +75,7 @@ impl Server {
     }
 
     pub async fn post_raw(&self, body: Vec<u8>) -> (u16, Value) {
-        let response = self
-            .client
-            .post(&self.url)
-            .body(body)
-            .send()
-            .await
-            .expect("post");
+        let response = self.client.post(&self.url).body(body).send().await.expect("post");
         let status = response.status().as_u16();
         let text = response.text().await.expect("body");
         let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -97,12 +83,7 @@ impl Server {
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let response = self
-            .client
-            .get(format!("{}{}", self.url, path))
-            .send()
-            .await
-            .expect("get");
+        let response = self.client.get(format!("{}{}", self.url, path)).send().await.expect("get");
         let status = response.status().as_u16();
         (status, response.text().await.expect("body"))
     }
@@ -152,10 +133,7 @@ impl Worker {
         let client = reqwest::Client::new();
         let response = client.get(url).send().await.expect("connect worker");
         assert_eq!(response.status().as_u16(), 200);
-        Worker {
-            response,
-            buffer: String::new(),
-        }
+        Worker { response, buffer: String::new() }
     }
 
     /// The next event's JSON, or `None` if none arrives within `wait`.
@@ -170,9 +148,7 @@ impl Worker {
                     None => continue,
                 }
             }
-            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
-                .await
-                .ok()?;
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk()).await.ok()?;
             let bytes = chunk.ok()??;
             self.buffer.push_str(&String::from_utf8_lossy(&bytes));
         }

@@ -33,13 +33,7 @@ pub async fn create(server: &Server, id: &str, timeout_at: i64, tags: Value) -> 
 
 /// Creates a promise targeted at a poll group, which gives it a pending task at version 0.
 pub async fn create_targeted(server: &Server, id: &str) -> Value {
-    create(
-        server,
-        id,
-        T0 + 3_600_000,
-        json!({"resonate:target": "poll://any@workers"}),
-    )
-    .await
+    create(server, id, T0 + 3_600_000, json!({"resonate:target": "poll://any@workers"})).await
 }
 
 pub async fn snapshot(server: &Server) -> Value {

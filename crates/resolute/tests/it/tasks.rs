@@ -24,22 +24,10 @@ async fn acquire_bumps_the_version_and_rejects_stale_or_missing_tasks() {
     assert_eq!(body["data"]["task"], expected);
     assert_eq!(body["data"]["promise"]["id"], "j");
     assert_eq!(body["data"]["preload"], json!([]));
-    assert_error(
-        &acquire(&server, "j", 1, 5000, T0 + 2).await,
-        409,
-        "Task is not pending",
-    );
-    assert_error(
-        &acquire(&server, "nope", 0, 5000, T0).await,
-        404,
-        "Task not found",
-    );
+    assert_error(&acquire(&server, "j", 1, 5000, T0 + 2).await, 409, "Task is not pending");
+    assert_error(&acquire(&server, "nope", 0, 5000, T0).await, 404, "Task not found");
     create_targeted(&server, "k").await;
-    assert_error(
-        &acquire(&server, "k", 7, 5000, T0).await,
-        409,
-        "Version mismatch",
-    );
+    assert_error(&acquire(&server, "k", 7, 5000, T0).await, 409, "Version mismatch");
 }
 
 #[tokio::test]
@@ -47,19 +35,13 @@ async fn release_returns_the_task_to_pending_without_bumping_the_version() {
     let server = paused_server().await;
     create_targeted(&server, "j").await;
     acquire(&server, "j", 0, 5000, T0).await;
-    let (status, body) = server
-        .rpc_at(T0 + 1, "task.release", json!({"id": "j", "version": 1}))
-        .await;
+    let (status, body) =
+        server.rpc_at(T0 + 1, "task.release", json!({"id": "j", "version": 1})).await;
     assert_eq!((status, body["data"].clone()), (200, json!({})));
     assert_eq!(task(&server, "j", T0 + 1).await["version"], 1);
     let snap = snapshot(&server).await;
-    assert_eq!(
-        snap["messages"][0]["message"]["data"]["task"],
-        json!({"id": "j", "version": 1})
-    );
-    let stale = server
-        .rpc_at(T0 + 2, "task.release", json!({"id": "j", "version": 1}))
-        .await;
+    assert_eq!(snap["messages"][0]["message"]["data"]["task"], json!({"id": "j", "version": 1}));
+    let stale = server.rpc_at(T0 + 2, "task.release", json!({"id": "j", "version": 1})).await;
     assert_error(&stale, 409, "Task version mismatch or invalid state");
 }
 
@@ -98,25 +80,12 @@ async fn task_create_acquires_at_version_one_and_a_retry_conflicts() {
         body["data"]["task"],
         json!({"id": "tc", "state": "acquired", "version": 1, "resumes": 0, "ttl": 2000, "pid": "w9"})
     );
-    assert_error(
-        &server.rpc_at(T0 + 1, "task.create", data).await,
-        409,
-        "Already exists",
-    );
+    assert_error(&server.rpc_at(T0 + 1, "task.create", data).await, 409, "Already exists");
     create(&server, "plain", T0 + 60_000, json!({})).await;
     let action = json!({"kind": "promise.create", "head": {}, "data": {"id": "plain", "timeoutAt": T0 + 60_000, "tags": {"resonate:target": "poll://any@w"}}});
-    let reply = server
-        .rpc_at(
-            T0,
-            "task.create",
-            json!({"pid": "w", "ttl": 1, "action": action}),
-        )
-        .await;
-    assert_error(
-        &reply,
-        422,
-        "The promise does not have a resonate:target tag",
-    );
+    let reply =
+        server.rpc_at(T0, "task.create", json!({"pid": "w", "ttl": 1, "action": action})).await;
+    assert_error(&reply, 422, "The promise does not have a resonate:target tag");
 }
 
 #[tokio::test]
@@ -149,40 +118,26 @@ async fn suspend_waits_resumes_on_settlement_and_continues_when_already_settled(
     create(&server, "r.1", T0 + 60_000, json!({})).await;
     acquire(&server, "r", 0, 5000, T0).await;
     let wait_on = |awaited: &str, version: i64| json!({"id": "r", "version": version, "actions": [{"kind": "promise.register_callback", "head": {}, "data": {"awaited": awaited, "awaiter": "r"}}]});
-    let (status, body) = server
-        .rpc_at(T0 + 1, "task.suspend", wait_on("r.1", 1))
-        .await;
+    let (status, body) = server.rpc_at(T0 + 1, "task.suspend", wait_on("r.1", 1)).await;
     assert_eq!((status, body["data"].clone()), (200, json!({})));
     assert_eq!(task(&server, "r", T0 + 1).await["state"], "suspended");
-    server
-        .rpc_at(
-            T0 + 2,
-            "promise.settle",
-            json!({"id": "r.1", "state": "resolved"}),
-        )
-        .await;
+    server.rpc_at(T0 + 2, "promise.settle", json!({"id": "r.1", "state": "resolved"})).await;
     let resumed = task(&server, "r", T0 + 2).await;
     assert_eq!(
         (resumed["state"].clone(), resumed["resumes"].clone()),
         (json!("pending"), json!(1))
     );
     acquire(&server, "r", 1, 5000, T0 + 3).await;
-    let (status, body) = server
-        .rpc_at(T0 + 4, "task.suspend", wait_on("r.1", 2))
-        .await;
+    let (status, body) = server.rpc_at(T0 + 4, "task.suspend", wait_on("r.1", 2)).await;
     assert_eq!(status, 300, "{body}");
     assert_eq!(body["head"]["status"], 300);
     assert!(body["data"]["preload"].is_array());
     assert_error(
-        &server
-            .rpc_at(T0 + 5, "task.suspend", wait_on("r.zz", 2))
-            .await,
+        &server.rpc_at(T0 + 5, "task.suspend", wait_on("r.zz", 2)).await,
         422,
         "Awaited promise not found",
     );
-    let stale = server
-        .rpc_at(T0 + 5, "task.suspend", wait_on("r.1", 1))
-        .await;
+    let stale = server.rpc_at(T0 + 5, "task.suspend", wait_on("r.1", 1)).await;
     assert_error(&stale, 409, "Task is not acquired or version mismatch");
     let empty = json!({"id": "r", "version": 2, "actions": []});
     assert_error(
@@ -199,11 +154,7 @@ async fn fence_runs_the_inner_action_only_under_the_lease() {
     acquire(&server, "f", 0, 5000, T0).await;
     let child = json!({"kind": "promise.create", "head": {}, "data": {"id": "f.1", "timeoutAt": T0 + 9000}});
     let (status, body) = server
-        .rpc_at(
-            T0 + 1,
-            "task.fence",
-            json!({"id": "f", "version": 1, "action": child}),
-        )
+        .rpc_at(T0 + 1, "task.fence", json!({"id": "f", "version": 1, "action": child}))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["action"]["kind"], "promise.create");
@@ -211,17 +162,10 @@ async fn fence_runs_the_inner_action_only_under_the_lease() {
     assert_eq!(body["data"]["action"]["data"]["promise"]["id"], "f.1");
     let settle_missing = json!({"id": "f", "version": 1, "action": settle_action("f.404")});
     let (status, body) = server.rpc_at(T0 + 2, "task.fence", settle_missing).await;
-    assert_eq!(
-        (status, body["data"]["action"]["head"]["status"].clone()),
-        (200, json!(404))
-    );
+    assert_eq!((status, body["data"]["action"]["head"]["status"].clone()), (200, json!(404)));
     assert_eq!(body["data"]["action"]["data"], "Promise not found");
     let stale = json!({"id": "f", "version": 0, "action": settle_action("f.1")});
-    assert_error(
-        &server.rpc_at(T0 + 3, "task.fence", stale).await,
-        409,
-        "Version mismatch",
-    );
+    assert_error(&server.rpc_at(T0 + 3, "task.fence", stale).await, 409, "Version mismatch");
     let bad_kind = json!({"id": "f", "version": 1, "action": {"kind": "task.get", "head": {}, "data": {"id": "f.1"}}});
     assert_error(
         &server.rpc_at(T0 + 3, "task.fence", bad_kind).await,
@@ -236,31 +180,16 @@ async fn halt_and_continue_follow_the_state_table() {
     create_targeted(&server, "h").await;
     let (status, _) = server.rpc_at(T0, "task.halt", json!({"id": "h"})).await;
     assert_eq!(status, 200);
-    assert_eq!(
-        server.rpc_at(T0, "task.halt", json!({"id": "h"})).await.0,
-        200
-    );
+    assert_eq!(server.rpc_at(T0, "task.halt", json!({"id": "h"})).await.0, 200);
     assert_eq!(task(&server, "h", T0).await["state"], "halted");
-    assert_eq!(
-        server
-            .rpc_at(T0, "task.continue", json!({"id": "h"}))
-            .await
-            .0,
-        200
-    );
+    assert_eq!(server.rpc_at(T0, "task.continue", json!({"id": "h"})).await.0, 200);
     assert_eq!(task(&server, "h", T0).await["state"], "pending");
     assert_error(
         &server.rpc_at(T0, "task.continue", json!({"id": "h"})).await,
         409,
         "Task is not halted",
     );
-    server
-        .rpc_at(
-            T0,
-            "promise.settle",
-            json!({"id": "h", "state": "resolved"}),
-        )
-        .await;
+    server.rpc_at(T0, "promise.settle", json!({"id": "h", "state": "resolved"})).await;
     assert_error(
         &server.rpc_at(T0, "task.halt", json!({"id": "h"})).await,
         409,
@@ -271,13 +200,8 @@ async fn halt_and_continue_follow_the_state_table() {
         404,
         "Task not found",
     );
-    let (status, body) = server
-        .rpc("task.search", json!({"state": "fulfilled"}))
-        .await;
-    assert_eq!(
-        (status, body["data"]["tasks"][0]["id"].clone()),
-        (200, json!("h"))
-    );
+    let (status, body) = server.rpc("task.search", json!({"state": "fulfilled"})).await;
+    assert_eq!((status, body["data"]["tasks"][0]["id"].clone()), (200, json!("h")));
 }
 
 #[tokio::test]

@@ -1,0 +1,199 @@
+//! `cargo xtask bench`: build resolute and the load generator, run loadgen scenarios against a
+//! freshly started resolute (one fresh database per run), record peak RSS, write a dated table.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use serde_json::Value;
+
+/// One loadgen run: a label, the scenario and its flags.
+struct Run {
+    label: String,
+    args: Vec<String>,
+}
+
+struct Options {
+    loadgen_dir: PathBuf,
+    duration_s: u64,
+    out: PathBuf,
+    scenario: String,
+}
+
+const PORT: u16 = 18_937;
+
+pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    let options = parse(root, args)?;
+    let loadgen = build(root, &options.loadgen_dir)?;
+    let results_dir = root.join("target/bench");
+    std::fs::create_dir_all(&results_dir)?;
+    let mut lines = Vec::new();
+    for run in runs(&options) {
+        eprintln!("xtask bench: {} ({})", run.label, run.args.join(" "));
+        let (json, peak_rss_kib) = run_one(root, &loadgen, &run, &results_dir)?;
+        lines.push(row(&run.label, &json, peak_rss_kib));
+    }
+    let table = render(&options.scenario, &lines);
+    std::fs::write(&options.out, append_section(&options.out, &table)?)?;
+    eprintln!("xtask bench: wrote {}", options.out.display());
+    println!("{table}");
+    Ok(())
+}
+
+fn parse(root: &Path, args: &[String]) -> anyhow::Result<Options> {
+    let mut options = Options {
+        loadgen_dir: root.join("../shared/tools/loadgen"),
+        duration_s: 10,
+        out: root.join("docs/benchmarks.md"),
+        scenario: "promises".into(),
+    };
+    let mut iter = args.iter();
+    while let Some(flag) = iter.next() {
+        let value = iter.next().with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--loadgen-dir" => options.loadgen_dir = PathBuf::from(value),
+            "--duration-s" => options.duration_s = value.parse()?,
+            "--out" => options.out = PathBuf::from(value),
+            "--scenario" => options.scenario = value.clone(),
+            other => bail!("unknown flag {other}"),
+        }
+    }
+    Ok(options)
+}
+
+fn runs(options: &Options) -> Vec<Run> {
+    let duration = options.duration_s.min(300).to_string();
+    let base = |scenario: &str, c: &str| {
+        let args = ["--duration-s", &duration, "--concurrency", c];
+        std::iter::once(scenario).chain(args).map(str::to_owned).collect::<Vec<_>>()
+    };
+    match options.scenario.as_str() {
+        "promises" | "dispatch-poll" | "dispatch-push" => ["1", "8", "64"]
+            .iter()
+            .map(|c| Run {
+                label: format!("{}-c{c}", options.scenario),
+                args: base(&options.scenario, c),
+            })
+            .collect(),
+        "stall-push" => vec![Run { label: "stall-c8".into(), args: base("stall-push", "8") }],
+        "late-create" => {
+            let mut args = base("late-create", "8");
+            args.extend(
+                ["--count", "200", "--deadline-ms", "5000", "--target", "poll"].map(str::to_owned),
+            );
+            vec![Run { label: "late-poll".into(), args }]
+        }
+        other => vec![Run { label: other.into(), args: base(other, "8") }],
+    }
+}
+
+fn build(root: &Path, loadgen_dir: &Path) -> anyhow::Result<PathBuf> {
+    let cargo = env!("CARGO");
+    let status = Command::new(cargo)
+        .args(["build", "--release", "-p", "resolute"])
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("building resolute failed");
+    }
+    let target = root.join("target/loadgen");
+    let status = Command::new(cargo)
+        .args(["build", "--release"])
+        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(loadgen_dir)
+        .status()
+        .with_context(|| format!("building loadgen in {}", loadgen_dir.display()))?;
+    if !status.success() {
+        bail!("building loadgen failed");
+    }
+    Ok(target.join("release/loadgen"))
+}
+
+/// Starts resolute (ours to stop, by PID), runs loadgen against it, reads peak RSS before stopping.
+fn run_one(root: &Path, loadgen: &Path, run: &Run, dir: &Path) -> anyhow::Result<(Value, u64)> {
+    let db = dir.join(format!("{}.db", run.label));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let mut server = start_server(root, &db, &dir.join(format!("{}.log", run.label)))?;
+    std::thread::sleep(Duration::from_millis(500));
+    let json_out = dir.join(format!("{}.json", run.label));
+    let status = Command::new(loadgen)
+        .args(&run.args)
+        .args(["--url", &format!("http://127.0.0.1:{PORT}"), "--label", &run.label])
+        .args(["--server-pid", &server.id().to_string(), "--json-out"])
+        .arg(&json_out)
+        .stdout(Stdio::inherit())
+        .status();
+    let peak = peak_rss_kib(server.id()).unwrap_or(0);
+    stop(&mut server);
+    status?;
+    let text = std::fs::read_to_string(&json_out)?;
+    Ok((serde_json::from_str(text.trim())?, peak))
+}
+
+fn start_server(root: &Path, db: &Path, log: &Path) -> anyhow::Result<Child> {
+    let log = std::fs::File::create(log)?;
+    let child = Command::new(root.join("target/release/resolute"))
+        .args(["serve", "--server-port", &PORT.to_string(), "--server-bind", "127.0.0.1"])
+        .args(["--observability-metrics-port", "0", "--level", "warn", "--storage-sqlite-path"])
+        .arg(db)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()?;
+    Ok(child)
+}
+
+fn stop(server: &mut Child) {
+    // SIGTERM by PID (graceful), then make sure.
+    let _ = Command::new("kill").arg(server.id().to_string()).status();
+    for _ in 0..50 {
+        if let Ok(Some(_)) = server.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// Peak resident set size of a process (VmHWM), in KiB.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn row(label: &str, json: &Value, peak_rss_kib: u64) -> String {
+    let result = &json["result"];
+    let latency = |kind: &str, key: &str| {
+        let lat = &result["ops"][kind]["lat_ms"];
+        lat[key].as_f64().map_or("-".to_owned(), |v| format!("{v:.2}"))
+    };
+    let create = ["p50", "p99", "max"].map(|k| latency("promise.create", k)).join(" / ");
+    let cpu = &result["cpu"];
+    format!(
+        "| {label} | {} | {} | {} | {create} | {} | {} / {} | {:.1} |",
+        json["params"]["concurrency"],
+        result["requests_per_s"],
+        result["tasks_per_s"],
+        result["errors"],
+        cpu["server_pct_of_core"],
+        cpu["loadgen_pct_of_core"],
+        peak_rss_kib as f64 / 1024.0,
+    )
+}
+
+fn render(scenario: &str, rows: &[String]) -> String {
+    let date = Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().ok();
+    let date =
+        date.map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned()).unwrap_or_default();
+    let header = "| run | C | req/s | tasks/s | create p50 / p99 / max ms | errors | cpu server / loadgen % | peak RSS MiB |\n|---|---|---|---|---|---|---|---|";
+    format!("### {scenario} — {date}\n\nCommand: `cargo xtask bench --scenario {scenario}`\n\n{header}\n{}\n", rows.join("\n"))
+}
+
+fn append_section(out: &Path, table: &str) -> anyhow::Result<String> {
+    let existing = std::fs::read_to_string(out).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
+    Ok(format!("{}\n{table}", existing.trim_end()))
+}
