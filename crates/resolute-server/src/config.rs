@@ -26,6 +26,8 @@ pub struct ServerConfig {
     /// A lane whose oldest undelivered message is older than this, with nothing able to take it,
     /// is reported as stuck.
     pub stuck_after: Duration,
+    /// How long shutdown waits for in-flight requests and loops before exiting anyway.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +42,7 @@ impl Default for ServerConfig {
             tick_batch: 256,
             body_limit_bytes: 2 * 1024 * 1024,
             stuck_after: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }

@@ -41,11 +41,28 @@ pub async fn serve(
         spawn_metrics_listener(app.clone(), address, loops_stopped.clone());
     }
     let loops = loops::start(&app, loops_stopped);
-    let result =
-        axum::serve(listener, http::router(app.clone())).with_graceful_shutdown(shutdown).await;
+    let (draining, drain) = tokio::sync::oneshot::channel::<()>();
+    let registry = app.registry().clone();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections; SSE streams closed; draining requests");
+        // Open SSE streams would hold graceful shutdown for ever: end them (their undelivered
+        // messages stay in the outbox for the next start).
+        registry.close_all();
+        let _ = draining.send(());
+    };
+    let server = axum::serve(listener, http::router(app.clone())).with_graceful_shutdown(signal);
+    let grace = app.config().shutdown_grace;
+    let result = tokio::select! {
+        result = server => result,
+        _ = async { let _ = drain.await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(?grace, "requests still in flight after the grace period; stopping anyway");
+            Ok(())
+        }
+    };
     let _ = stop_loops.send(true);
     for handle in loops {
-        let _ = handle.await;
+        let _ = tokio::time::timeout(grace, handle).await;
     }
     result
 }

@@ -179,6 +179,13 @@ impl Registry {
         chosen.sender.try_send(delivery).map_err(|_| HandOffError::Full)
     }
 
+    /// Drops every connection: their streams end, and new hand-offs find no worker.
+    pub fn close_all(&self) {
+        let mut groups = self.lock();
+        groups.by_group.clear();
+        groups.total = 0;
+    }
+
     /// Open connections per group, for health and metrics.
     pub fn connections_by_group(&self) -> Vec<(String, usize)> {
         let groups = self.lock();

@@ -173,3 +173,16 @@ async fn wait_for_health(server: &Server, condition: impl Fn(&Value) -> bool) ->
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn sigterm_closes_sse_streams_and_exits_cleanly() {
+    let mut server = Server::start_with(&[]);
+    let mut worker = Worker::connect(&server, "g", "w1").await;
+    create_for(&server, "before-stop", "poll://any@g").await;
+    assert!(worker.next(Duration::from_secs(5)).await.is_some());
+    let started = Instant::now();
+    let status = server.terminate(Duration::from_secs(8)).expect("exited after SIGTERM");
+    assert!(status.success(), "exit status {status}");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(worker.next(Duration::from_secs(2)).await.is_none(), "stream ended");
+}

@@ -40,6 +40,20 @@ impl Server {
         Server::spawn(dir, extra)
     }
 
+    /// Sends SIGTERM to the server (our child, by PID) and waits up to `wait` for it to exit.
+    pub fn terminate(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     fn spawn(dir: tempfile::TempDir, extra: Vec<String>) -> Server {
         let db = dir.path().join("test.db");
         let mut child = Command::new(env!("CARGO_BIN_EXE_resolute"))
