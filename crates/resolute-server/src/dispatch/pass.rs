@@ -67,10 +67,15 @@ pub struct Dispatcher {
     slot_freed: Notify,
     /// Lanes with parked messages, each with one of its addresses; woken once they have room.
     parked: Mutex<BTreeMap<String, String>>,
+    /// When each lane last logged `dispatch blocked`.
+    blocked_warned: Mutex<BTreeMap<String, Timestamp>>,
     /// Consecutive failed deliveries per lane (cleared by a success), for stuck diagnostics.
     failing: Mutex<BTreeMap<String, u32>>,
     random: Mutex<u64>,
 }
+
+/// A full lane says so at most this often.
+const BLOCKED_WARN_INTERVAL_MS: i64 = 10_000;
 
 /// Parked lanes remembered for an early wake-up; beyond this, parks just expire on their own.
 const PARKED_LANES_MAX: usize = 10_000;
@@ -91,6 +96,7 @@ impl Dispatcher {
             slot_freed: Notify::new(),
             parked: Mutex::new(BTreeMap::new()),
             failing: Mutex::new(BTreeMap::new()),
+            blocked_warned: Mutex::new(BTreeMap::new()),
             random: Mutex::new(seed),
         })
     }
@@ -299,7 +305,16 @@ impl Dispatcher {
     /// The decision point that used to be silent in the field reports: say that a lane is full.
     fn warn_lane_blocked(&self, lanes: &Lanes, lane: &str, limit: usize, now: Timestamp) {
         let report = lanes.reports(now).into_iter().find(|report| report.lane == lane);
-        if let Some(report) = report.filter(|report| report.refused == 1) {
+        let Some(report) = report.filter(|report| report.refused == 1) else {
+            return;
+        };
+        // Once per lane per interval: a lane that fills and drains all day must not flood the log.
+        let mut warned =
+            self.blocked_warned.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let recent =
+            warned.get(lane).is_some_and(|at| now.ms() - at.ms() < BLOCKED_WARN_INTERVAL_MS);
+        if !recent && (warned.len() < PARKED_LANES_MAX || warned.contains_key(lane)) {
+            warned.insert(lane.to_owned(), now);
             tracing::warn!(
                 lane,
                 active = report.active,

@@ -61,9 +61,12 @@ impl Server {
             .args(["--observability-metrics-port", "0", "--storage-sqlite-path"])
             .arg(&db)
             .args(&extra)
-            .env("RUST_LOG", "warn,resolute=info")
+            .env(
+                "RUST_LOG",
+                std::env::var("RESOLUTE_TEST_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(server_log())
             .spawn()
             .expect("spawn resolute");
         let url = read_listen_url(&mut child);
@@ -108,6 +111,17 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Server logs go to `$RESOLUTE_TEST_LOGS/<n>.log` when that variable names a directory.
+fn server_log() -> Stdio {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Some(dir) = std::env::var_os("RESOLUTE_TEST_LOGS") else {
+        return Stdio::null();
+    };
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::path::Path::new(&dir).join(format!("{}-{n}.log", std::process::id()));
+    std::fs::File::create(path).map(Stdio::from).unwrap_or_else(|_| Stdio::null())
 }
 
 pub fn head(time: Option<i64>) -> Value {
@@ -158,12 +172,19 @@ impl Worker {
                 let event: String = self.buffer.drain(..end + 2).collect();
                 let data = event.lines().find_map(|line| line.strip_prefix("data:"));
                 match data {
-                    Some(data) => return serde_json::from_str(data.trim()).ok(),
+                    Some(data) => match serde_json::from_str(data.trim()) {
+                        Ok(value) => return Some(value),
+                        Err(error) => panic!("SSE event is not JSON ({error}): {event:?}"),
+                    },
                     None => continue,
                 }
             }
             let chunk = tokio::time::timeout_at(deadline, self.response.chunk()).await.ok()?;
-            let bytes = chunk.ok()??;
+            let bytes = match chunk {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => return None,
+                Err(error) => panic!("SSE stream failed: {error}"),
+            };
             self.buffer.push_str(&String::from_utf8_lossy(&bytes));
         }
     }
