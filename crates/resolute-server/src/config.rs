@@ -28,6 +28,10 @@ pub struct ServerConfig {
     pub stuck_after: Duration,
     /// How long shutdown waits for in-flight requests and loops before exiting anyway.
     pub shutdown_grace: Duration,
+    /// RPC requests handled at once; beyond it requests are shed with a 503, never queued.
+    pub rpc_in_flight_max: usize,
+    /// Longest an RPC request may take before it is answered with a 503.
+    pub rpc_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -43,6 +47,8 @@ impl Default for ServerConfig {
             body_limit_bytes: 2 * 1024 * 1024,
             stuck_after: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            rpc_in_flight_max: 4096,
+            rpc_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -20,6 +20,7 @@ fn main() -> anyhow::Result<()> {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(&args.level);
+    raise_open_file_limit();
     let config = args.server_config()?;
     anyhow::ensure!(
         args.storage_type == "sqlite",
@@ -49,6 +50,19 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("resolute stopped");
         Ok(())
     })
+}
+
+/// Every connection is a file descriptor: lift the soft limit to the hard one, and say both.
+fn raise_open_file_limit() {
+    let before = rlimit::Resource::NOFILE.get();
+    match (before, rlimit::increase_nofile_limit(u64::MAX)) {
+        (Ok((soft_before, hard)), Ok(soft)) => {
+            tracing::info!(soft_before, soft, hard, "open-file limit");
+        }
+        (_, Err(error)) | (Err(error), _) => {
+            tracing::warn!(%error, "could not read or raise the open-file limit");
+        }
+    }
 }
 
 fn init_logging(level: &str) {

@@ -2,6 +2,7 @@
 
 mod health;
 mod legacy;
+mod limits;
 mod panic;
 mod rpc;
 
@@ -21,7 +22,7 @@ pub fn metrics_router(app: App) -> Router {
 pub fn router(app: App) -> Router {
     let body_limit = app.config().body_limit_bytes;
     let mut router = Router::new()
-        .route("/", post(rpc::handle))
+        .route("/", post(rpc::handle).layer(limits::rpc_limits(app.config())))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/poll/:group/:id", get(crate::poll::sse::connect));
