@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use resolute_core::txn::{Txn, TxnResult};
+use resolute_core::txn::{Txn, TxnErrorKind, TxnResult};
 use resolute_core::{Command, KernelConfig, Reply, Timestamp, Write};
 
 use crate::error::StoreError;
@@ -23,6 +23,26 @@ pub trait Store: Send + Sync + 'static {
     fn execute(&self, command: Command, now: Timestamp) -> StoreFuture<'_, Executed>;
     /// A trivial round trip through the storage, for readiness.
     fn ping(&self) -> StoreFuture<'_, ()>;
+}
+
+/// How many times in all a command is run when the store reports a write conflict.
+pub const CONFLICT_ATTEMPTS_MAX: usize = 4;
+
+/// Runs `attempt` again while it fails with `Conflict`, at most `CONFLICT_ATTEMPTS_MAX` times in
+/// all. Re-running is safe because a failed attempt left no trace and the kernel is deterministic.
+pub fn retry_conflicts<T>(mut attempt: impl FnMut() -> TxnResult<T>) -> TxnResult<T> {
+    let mut attempts = 1;
+    loop {
+        match attempt() {
+            Err(error) if error.kind == TxnErrorKind::Conflict => {
+                if attempts >= CONFLICT_ATTEMPTS_MAX {
+                    return Err(error);
+                }
+                attempts += 1;
+            }
+            outcome => return outcome,
+        }
+    }
 }
 
 /// Wraps a transaction to notice writes that queue messages.

@@ -10,7 +10,9 @@ pub mod sqlite;
 pub mod workload;
 
 pub use error::StoreError;
-pub use facade::{run_command, Executed, Store, StoreFuture};
+pub use facade::{
+    retry_conflicts, run_command, Executed, Store, StoreFuture, CONFLICT_ATTEMPTS_MAX,
+};
 pub use mem::MemState;
 pub use memstore::MemStore;
 pub use sqlite::SqliteStore;

@@ -7,7 +7,7 @@ use resolute_core::txn::TxnResult;
 use resolute_core::{Command, KernelConfig, Timestamp, Txn};
 
 use crate::error::StoreError;
-use crate::facade::{run_command, Executed, Store, StoreFuture};
+use crate::facade::{retry_conflicts, run_command, Executed, Store, StoreFuture};
 use crate::mem::MemState;
 
 #[derive(Debug, Default)]
@@ -27,14 +27,13 @@ impl MemStore {
 
     /// Runs one command synchronously: on failure the state is left exactly as before.
     pub fn execute_now(&self, command: &Command, now: Timestamp) -> TxnResult<Executed> {
-        let mut state = self.lock();
-        let mut working = state.clone();
-        let executed = run_command(&mut working, command, now, &self.config)?;
-        *state = working;
-        Ok(executed)
+        retry_conflicts(|| self.transaction(|txn| run_command(txn, command, now, &self.config)))
     }
 
     /// Runs `f` against the state inside a transaction that is kept only if `f` succeeds.
+    ///
+    /// This is also the fault-injection seam: a caller (the simulator) wraps the `Txn` it is given
+    /// in a decorator that fails a chosen read or write, and the whole command leaves no trace.
     pub fn transaction<T>(&self, f: impl FnOnce(&mut dyn Txn) -> TxnResult<T>) -> TxnResult<T> {
         let mut state = self.lock();
         let mut working = state.clone();

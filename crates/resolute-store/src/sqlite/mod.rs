@@ -3,9 +3,9 @@
 
 mod checkpoint;
 mod reads;
-mod rows;
+pub(crate) mod rows;
 mod schema;
-mod writer;
+pub(crate) mod writer;
 mod writes;
 
 use std::path::Path;

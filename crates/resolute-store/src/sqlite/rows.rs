@@ -7,10 +7,15 @@ use resolute_core::{
     MessageKey, Promise, PromiseState, Schedule, Tags, Task, TaskState, TaskTimer, TimerKind,
     Timestamp, Value,
 };
-use rusqlite::Row;
+use rusqlite::{ErrorCode, Row};
 
+/// A locked database means another connection is writing: the command may simply run again.
 pub(crate) fn sql_error(error: rusqlite::Error) -> TxnError {
-    TxnError::new(TxnErrorKind::Unavailable, error.to_string())
+    let kind = match error.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => TxnErrorKind::Conflict,
+        _ => TxnErrorKind::Unavailable,
+    };
+    TxnError::new(kind, error.to_string())
 }
 
 fn corrupt(message: String) -> rusqlite::Error {

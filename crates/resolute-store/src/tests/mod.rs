@@ -1,6 +1,7 @@
-//! The store test suites: one conformance suite for every backend, and a differential run of the
-//! kernel on MemStore against SQLite.
+//! The store test suites: one conformance suite for every backend, a differential run of the
+//! kernel on MemStore against SQLite, durability and migrations, and group commit.
 
 mod conformance;
 mod differential;
 mod durability;
+mod writer;
