@@ -1,11 +1,11 @@
 //! One conformance suite, run against every backend: what each `Write` does and what each `Txn`
 //! read promises (filter, order, bound). A PostgreSQL backend joins by adding a factory.
 
-use resolute_core::command::{Page, PromiseQuery, TaskQuery};
+use resolute_core::command::{Page, PromiseQuery, ScheduleQuery, TaskQuery};
 use resolute_core::txn::TxnResult;
 use resolute_core::{
-    MessageBody, MessageKey, Promise, PromiseState, Task, TaskState, TaskTimer, TimerKind,
-    Timestamp, Txn, TxnError, TxnErrorKind, Value, Write,
+    Callback, Listener, MessageBody, MessageKey, Promise, PromiseState, Schedule, Task, TaskState,
+    TaskTimer, TimerKind, Timestamp, Txn, TxnError, TxnErrorKind, Value, Write,
 };
 
 use crate::MemStore;
@@ -408,5 +408,224 @@ fn a_requeued_execute_keeps_its_age_and_backlogs_group_by_lane() {
             .collect();
         assert_eq!(summary, vec![("l1", 2, 5), ("l2", 1, 7)], "{name}");
         assert_eq!(read(backend, |t| t.lane_backlogs(1)).len(), 1, "{name}");
+    });
+}
+
+fn schedule(id: &str, next_run_at: i64, tags: &[(&str, &str)]) -> Schedule {
+    Schedule {
+        id: id.into(),
+        cron: "* * * * *".into(),
+        promise_id: "{{.id}}.{{.timestamp}}".into(),
+        promise_timeout_ms: 60_000,
+        promise_param: Value { headers: Some([("h".into(), "v".into())].into()), data: None },
+        promise_tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        created_at: Timestamp(1),
+        next_run_at: Timestamp(next_run_at),
+        last_run_at: None,
+    }
+}
+
+fn schedule_ids(schedules: Vec<Schedule>) -> Vec<String> {
+    schedules.into_iter().map(|s| s.id).collect()
+}
+
+#[test]
+fn schedules_round_trip_fire_and_delete() {
+    each(|name, backend| {
+        let stored = schedule("s", 50, &[("k", "v")]);
+        write_all(backend, vec![Write::InsertSchedule(stored.clone())]);
+        assert_eq!(read(backend, |t| t.schedule("s")), Some(stored.clone()), "{name}");
+        let run = Write::UpdateScheduleRun {
+            id: "s".into(),
+            last_run_at: Timestamp(50),
+            next_run_at: Timestamp(110),
+        };
+        write_all(backend, vec![run]);
+        let fired = read(backend, |t| t.schedule("s")).unwrap();
+        assert_eq!(
+            fired,
+            Schedule { last_run_at: Some(Timestamp(50)), next_run_at: Timestamp(110), ..stored },
+            "{name}"
+        );
+        write_all(backend, vec![Write::DeleteSchedule { id: "s".into() }]);
+        assert_eq!(read(backend, |t| t.schedule("s")), None, "{name}");
+    });
+}
+
+#[test]
+fn due_schedules_are_ordered_by_next_run_then_id_and_bounded() {
+    each(|name, backend| {
+        write_all(
+            backend,
+            vec![
+                Write::InsertSchedule(schedule("c", 5, &[])),
+                Write::InsertSchedule(schedule("b", 5, &[])),
+                Write::InsertSchedule(schedule("a", 9, &[])),
+                Write::InsertSchedule(schedule("late", 11, &[])),
+            ],
+        );
+        let due = |limit| schedule_ids(read(backend, |t| t.due_schedules(Timestamp(10), limit)));
+        assert_eq!(due(10), vec!["b", "c", "a"], "{name}");
+        assert_eq!(due(2), vec!["b", "c"], "{name}");
+        assert_eq!(due(0), Vec::<String>::new(), "{name}");
+    });
+}
+
+#[test]
+fn schedule_search_filters_tag_subsets_and_pages_by_id() {
+    each(|name, backend| {
+        write_all(
+            backend,
+            vec![
+                Write::InsertSchedule(schedule("s3", 1, &[("team", "x")])),
+                Write::InsertSchedule(schedule("s1", 1, &[("team", "x"), ("env", "prod")])),
+                Write::InsertSchedule(schedule("s2", 1, &[("team", "y")])),
+            ],
+        );
+        let search = |tags: &[(&str, &str)], cursor: Option<&str>, limit| {
+            let query = ScheduleQuery {
+                tags: tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                page: Page { limit, cursor: cursor.map(str::to_owned) },
+            };
+            schedule_ids(read(backend, |t| t.search_schedules(&query)))
+        };
+        assert_eq!(search(&[], None, 10), vec!["s1", "s2", "s3"], "{name}");
+        assert_eq!(search(&[("team", "x")], None, 10), vec!["s1", "s3"], "{name}");
+        assert_eq!(search(&[("team", "x")], Some("s1"), 10), vec!["s3"], "{name}");
+        assert_eq!(search(&[("team", "x"), ("env", "prod")], None, 10), vec!["s1"], "{name}");
+        assert_eq!(search(&[("env", "x")], None, 10), Vec::<String>::new(), "{name}");
+        assert_eq!(search(&[], None, 2), vec!["s1", "s2"], "{name}");
+    });
+}
+
+#[test]
+fn task_search_pages_by_id_and_due_tasks_break_ties_by_id() {
+    each(|name, backend| {
+        write_all(
+            backend,
+            vec![
+                Write::InsertTask(task("t3", TaskState::Pending, Some((TimerKind::Retry, 4)))),
+                Write::InsertTask(task("t1", TaskState::Pending, Some((TimerKind::Retry, 4)))),
+                Write::InsertTask(task("t2", TaskState::Pending, Some((TimerKind::Retry, 2)))),
+                Write::InsertTask(task("t4", TaskState::Acquired, Some((TimerKind::Lease, 1)))),
+                Write::InsertTask(task("t5", TaskState::Fulfilled, None)),
+            ],
+        );
+        let due = |kind, limit| {
+            read(backend, |t| t.due_tasks(kind, Timestamp(4), limit))
+                .into_iter()
+                .map(|t| t.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(due(TimerKind::Retry, 10), vec!["t2", "t1", "t3"], "{name}");
+        assert_eq!(due(TimerKind::Retry, 2), vec!["t2", "t1"], "{name}");
+        assert_eq!(due(TimerKind::Lease, 10), vec!["t4"], "{name}");
+        let search = |state, cursor: Option<&str>, limit| {
+            let query =
+                TaskQuery { state, page: Page { limit, cursor: cursor.map(str::to_owned) } };
+            read(backend, |t| t.search_tasks(&query)).into_iter().map(|t| t.id).collect::<Vec<_>>()
+        };
+        assert_eq!(search(None, Some("t2"), 2), vec!["t3", "t4"], "{name}");
+        assert_eq!(search(Some(TaskState::Pending), Some("t1"), 10), vec!["t2", "t3"], "{name}");
+    });
+}
+
+#[test]
+fn callbacks_read_one_pair_and_list_by_awaiter() {
+    each(|name, backend| {
+        write_all(
+            backend,
+            vec![
+                Write::InsertCallback { awaited: "p".into(), awaiter: "t2".into(), ready: false },
+                Write::InsertCallback { awaited: "p".into(), awaiter: "t1".into(), ready: true },
+                Write::InsertCallback { awaited: "q".into(), awaiter: "t1".into(), ready: false },
+            ],
+        );
+        let pair = |awaited: &str, awaiter: &str, ready| Callback {
+            awaited: awaited.into(),
+            awaiter: awaiter.into(),
+            ready,
+        };
+        assert_eq!(read(backend, |t| t.callback("p", "t1")), Some(pair("p", "t1", true)), "{name}");
+        assert_eq!(read(backend, |t| t.callback("q", "t2")), None, "{name}");
+        assert_eq!(
+            read(backend, |t| t.callbacks_on("p")),
+            vec![pair("p", "t1", true), pair("p", "t2", false)],
+            "{name}"
+        );
+    });
+}
+
+#[test]
+fn a_transaction_reads_its_own_writes() {
+    each(|name, backend| {
+        let mut seen = None;
+        backend
+            .run(&mut |txn| {
+                txn.write(Write::InsertPromise(promise("p", 1, &[])))?;
+                txn.write(Write::InsertTask(task("p", TaskState::Pending, None)))?;
+                txn.write(Write::InsertCallback {
+                    awaited: "x".into(),
+                    awaiter: "p".into(),
+                    ready: true,
+                })?;
+                seen = Some((txn.promise("p")?.is_some(), txn.task("p")?.map(|t| t.resumes)));
+                Ok(())
+            })
+            .expect("transaction");
+        assert_eq!(seen, Some((true, Some(1))), "{name}");
+    });
+}
+
+#[test]
+fn snapshots_list_every_table_in_key_order() {
+    each(|name, backend| {
+        // Byte order, as SQLite's BINARY collation and Rust's `str` ordering both define it: an
+        // upper-case letter sorts before a lower-case one, and non-ASCII after both.
+        let ids = ["é", "b", "B", "a"];
+        let mut writes = Vec::new();
+        for id in ids {
+            writes.push(Write::InsertPromise(promise(id, 1, &[])));
+            writes.push(Write::InsertTask(task(id, TaskState::Pending, None)));
+            writes.push(Write::InsertSchedule(schedule(id, 1, &[])));
+            writes.push(Write::InsertListener { promise_id: id.into(), address: "x".into() });
+            writes.push(Write::InsertCallback {
+                awaited: id.into(),
+                awaiter: "z".into(),
+                ready: false,
+            });
+            writes.push(Write::PutUnblock {
+                promise_id: id.into(),
+                address: "x".into(),
+                lane: "l".into(),
+                due_at: Timestamp(1),
+            });
+            writes.push(Write::PutExecute {
+                task_id: id.into(),
+                version: 0,
+                address: "x".into(),
+                lane: "l".into(),
+                due_at: Timestamp(1),
+            });
+        }
+        write_all(backend, writes);
+        let snapshot = read(backend, |t| t.snapshot());
+        let sorted = ["B", "a", "b", "é"];
+        let promises: Vec<_> = snapshot.promises.iter().map(|p| p.id.as_str()).collect();
+        let tasks: Vec<_> = snapshot.tasks.iter().map(|t| t.id.as_str()).collect();
+        let schedules: Vec<_> = snapshot.schedules.iter().map(|s| s.id.as_str()).collect();
+        let callbacks: Vec<_> = snapshot.callbacks.iter().map(|c| c.awaited.as_str()).collect();
+        let listeners: Vec<_> = snapshot
+            .listeners
+            .iter()
+            .map(|Listener { promise_id, .. }| promise_id.as_str())
+            .collect();
+        assert_eq!((promises, tasks), (sorted.to_vec(), sorted.to_vec()), "{name}");
+        assert_eq!((schedules, callbacks), (sorted.to_vec(), sorted.to_vec()), "{name}");
+        assert_eq!(listeners, sorted.to_vec(), "{name}");
+        let keys: Vec<_> = snapshot.messages.iter().map(|m| m.key()).collect();
+        let executes = sorted.iter().map(|id| execute_key(id));
+        let unblocks = sorted.iter().map(|id| MessageKey::Unblock((*id).into(), "x".into()));
+        assert_eq!(keys, executes.chain(unblocks).collect::<Vec<_>>(), "{name}");
     });
 }

@@ -1,10 +1,11 @@
-//! The SQLite file keeps what was acknowledged across a reopen, and refuses a newer schema.
+//! The SQLite file keeps what was acknowledged across a reopen, migrates an older schema, refuses a
+//! newer one, and reports undecodable rows as corrupt.
 
 use resolute_core::command::CreatePromise;
 use resolute_core::reply::PromiseReply;
 use resolute_core::{Command, KernelConfig, Reply, Timestamp};
 
-use crate::SqliteStore;
+use crate::{SqliteStore, StoreError};
 
 fn create(id: &str) -> Command {
     Command::PromiseCreate(CreatePromise {
@@ -39,4 +40,52 @@ fn a_database_from_a_newer_resolute_is_refused() {
     drop(connection);
     let error = SqliteStore::open(&path, KernelConfig::default()).err().expect("refused");
     assert!(error.to_string().contains("newer"), "{error}");
+}
+
+#[test]
+fn a_version_1_database_is_migrated_and_keeps_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection.execute_batch(include_str!("../../migrations/sqlite/0001_init.sql")).unwrap();
+    connection.pragma_update(None, "user_version", 1).unwrap();
+    connection
+        .execute_batch(
+            "INSERT INTO outbox (kind, ref_id, addr_key, address, lane, version, due_at, attempts, \
+             leased) VALUES ('execute', 't', '', 'poll://any@w', 'poll:w', 0, 40, 0, 0)",
+        )
+        .unwrap();
+    drop(connection);
+    let store = SqliteStore::open(&path, KernelConfig::default()).unwrap();
+    let reply = store.execute_blocking(Command::DebugSnap, Timestamp(50)).unwrap().reply;
+    let Reply::DebugSnap(snapshot) = reply else { panic!("not a snapshot: {reply:?}") };
+    let queued: Vec<_> = snapshot.messages.iter().map(|m| (m.due_at, m.queued_at)).collect();
+    assert_eq!(queued, vec![(Timestamp(40), Timestamp(40))], "queued_at backfilled from due_at");
+    drop(store);
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+    assert_eq!(version, crate::sqlite::schema_version() as i64);
+}
+
+#[test]
+fn an_undecodable_row_is_corrupt_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let store = SqliteStore::open(&path, KernelConfig::default()).unwrap();
+    store.execute_blocking(create("state"), Timestamp(1)).unwrap();
+    store.execute_blocking(create("tags"), Timestamp(1)).unwrap();
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .execute_batch(
+            "UPDATE promises SET state = 'bogus' WHERE id = 'state';
+             UPDATE promises SET tags = 'not json' WHERE id = 'tags';",
+        )
+        .unwrap();
+    for id in ["state", "tags"] {
+        let get = Command::PromiseGet { id: id.into() };
+        let error = store.execute_blocking(get, Timestamp(2)).unwrap_err();
+        assert!(matches!(error, StoreError::Corrupt(_)), "{id}: {error:?}");
+    }
+    let fine = store.execute_blocking(create("fine"), Timestamp(3));
+    assert!(fine.is_ok(), "one bad row does not take the store down: {fine:?}");
 }
