@@ -1,19 +1,26 @@
-//! The kernel on MemStore and on SQLite must agree, reply for reply and row for row.
+//! The kernel on MemStore and on SQLite must agree, reply for reply and row for row, whether
+//! SQLite runs commands one by one or many per group-commit batch.
 
 use resolute_core::{Command, KernelConfig, Timestamp};
 
+use crate::sqlite::{open_connection, writer::run_one_batch};
 use crate::workload::Workload;
 use crate::{MemStore, SqliteStore};
 
 const SEEDS: u64 = 8;
 const STEPS: usize = 400;
+/// Batches of 1 to this many commands: savepoints must make a batch behave like a sequence.
+const BATCH_MAX: u64 = 24;
+
+fn config() -> KernelConfig {
+    KernelConfig { retry_timeout_ms: 30_000 }
+}
 
 #[test]
 fn memstore_and_sqlite_agree_on_random_workloads() {
     for seed in 1..=SEEDS {
-        let config = KernelConfig { retry_timeout_ms: 30_000 };
-        let mem = MemStore::new(config.clone());
-        let sqlite = SqliteStore::open(":memory:", config).expect("sqlite");
+        let mem = MemStore::new(config());
+        let sqlite = SqliteStore::open(":memory:", config()).expect("sqlite");
         let mut workload = Workload::new(seed, Timestamp(1_000_000_000));
         for step in 0..STEPS {
             let command = workload.next_command();
@@ -25,5 +32,36 @@ fn memstore_and_sqlite_agree_on_random_workloads() {
         let snapshot = sqlite.execute_blocking(Command::DebugSnap, workload.now).expect("snap");
         let expected = mem.execute_now(&Command::DebugSnap, workload.now).expect("snap");
         assert_eq!(snapshot.reply, expected.reply, "seed {seed}: final snapshots differ");
+    }
+}
+
+#[test]
+fn group_commit_batches_agree_with_memstore_run_one_by_one() {
+    for seed in 1..=SEEDS {
+        let mem = MemStore::new(config());
+        let mut connection =
+            open_connection(std::path::Path::new(":memory:"), Default::default()).expect("sqlite");
+        let mut workload = Workload::new(seed, Timestamp(1_000_000_000));
+        let mut steps = 0;
+        while steps < STEPS {
+            let size = 1 + workload.rng.below(BATCH_MAX) as usize;
+            let batch: Vec<_> =
+                (0..size).map(|_| (workload.next_command(), workload.now)).collect();
+            let expected: Vec<_> = batch
+                .iter()
+                .map(|(command, now)| mem.execute_now(command, *now).expect("mem"))
+                .collect();
+            let (returned, actual) = run_one_batch(connection, config(), batch.clone());
+            connection = returned;
+            for (index, (actual, expected)) in actual.into_iter().zip(expected).enumerate() {
+                let command = &batch[index].0;
+                assert_eq!(actual, Ok(expected), "seed {seed} step {}: {command:?}", steps + index);
+            }
+            steps += size;
+        }
+        let snap = vec![(Command::DebugSnap, workload.now)];
+        let (_, mut actual) = run_one_batch(connection, config(), snap);
+        let expected = mem.execute_now(&Command::DebugSnap, workload.now).expect("snap");
+        assert_eq!(actual.pop(), Some(Ok(expected)), "seed {seed}: final snapshots differ");
     }
 }
