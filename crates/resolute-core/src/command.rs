@@ -191,6 +191,8 @@ pub enum Command {
     OutboxBacklog {
         limit: usize,
     },
+    /// One outbox row, if it exists (read only).
+    OutboxMessage { key: MessageKey },
     /// Makes the parked messages of these lanes due now.
     WakeLanes {
         lanes: Vec<String>,
@@ -211,6 +213,7 @@ impl Command {
                 | Command::DebugSnap
                 | Command::DueMessages { .. }
                 | Command::OutboxBacklog { .. }
+                | Command::OutboxMessage { .. }
         )
     }
 }

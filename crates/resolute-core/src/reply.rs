@@ -232,6 +232,7 @@ pub enum Reply {
     DueMessages(Vec<Message>),
     ClaimMessages(Vec<ClaimedMessage>),
     OutboxBacklog(Vec<LaneBacklog>),
+    OutboxMessage(Option<Message>),
     /// An internal bookkeeping command finished.
     Done,
 }

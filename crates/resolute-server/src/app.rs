@@ -44,6 +44,8 @@ struct Inner {
     supervisor: Supervisor,
     metrics: Metrics,
     stuck: std::sync::Mutex<Vec<StuckLane>>,
+    /// Set once the loops start; diagnostics ask it why a lane cannot move.
+    dispatcher: std::sync::OnceLock<Arc<crate::dispatch::Dispatcher>>,
 }
 
 impl App {
@@ -60,6 +62,7 @@ impl App {
             supervisor,
             metrics: Metrics::default(),
             stuck: std::sync::Mutex::new(Vec::new()),
+            dispatcher: std::sync::OnceLock::new(),
         };
         App { inner: Arc::new(inner) }
     }
@@ -82,6 +85,14 @@ impl App {
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    pub fn dispatcher(&self) -> Option<&Arc<crate::dispatch::Dispatcher>> {
+        self.inner.dispatcher.get()
+    }
+
+    pub fn set_dispatcher(&self, dispatcher: Arc<crate::dispatch::Dispatcher>) {
+        let _ = self.inner.dispatcher.set(dispatcher);
     }
 
     /// Lanes currently reported stuck.

@@ -7,6 +7,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod dispatch;
+pub mod explain;
 pub mod http;
 pub mod loops;
 pub mod metrics;

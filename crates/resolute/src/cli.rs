@@ -35,6 +35,23 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (embedded SQLite by default).
     Serve(ServeArgs),
+    /// Promises on a running server.
+    #[command(subcommand, alias = "promise")]
+    Promises(crate::client::PromiseCommand),
+    /// Tasks on a running server.
+    #[command(subcommand, alias = "task")]
+    Tasks(crate::client::TaskCommand),
+    /// Schedules on a running server.
+    #[command(subcommand, alias = "schedule")]
+    Schedules(crate::client::ScheduleCommand),
+    /// Is dispatch healthy? Exits non-zero when a loop is wedged or work is stuck.
+    Doctor(crate::client::Connection),
+    /// Why a promise or task is where it is, and what happens next.
+    Explain {
+        id: String,
+        #[command(flatten)]
+        connection: crate::client::Connection,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,8 @@
 //! The resolute binary: parse flags, open the store, serve until SIGINT/SIGTERM.
 
 mod cli;
+mod client;
+mod commands;
 
 use std::sync::Arc;
 
@@ -15,7 +17,27 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        client => run_client(client),
     }
+}
+
+/// Client subcommands run on a small runtime of their own and exit non-zero on failure.
+fn run_client(command: Command) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match command {
+            Command::Serve(_) => unreachable_serve(),
+            Command::Promises(command) => commands::promises(command).await,
+            Command::Tasks(command) => commands::tasks(command).await,
+            Command::Schedules(command) => commands::schedules(command).await,
+            Command::Doctor(connection) => commands::doctor(connection).await,
+            Command::Explain { id, connection } => commands::explain(id, connection).await,
+        }
+    })
+}
+
+fn unreachable_serve() -> anyhow::Result<()> {
+    anyhow::bail!("serve is not a client command")
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {

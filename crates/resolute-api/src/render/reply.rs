@@ -70,7 +70,11 @@ pub(crate) fn status_and_data(corr_id: &str, reply: &Reply) -> Answer {
         // The reference answers every debug.tick with an empty list, whatever the pass did.
         Reply::Tick(_) => ok(json!([])),
         // Dispatcher bookkeeping never reaches a client; answer like any internal failure.
-        Reply::DueMessages(_) | Reply::ClaimMessages(_) | Reply::OutboxBacklog(_) | Reply::Done => {
+        Reply::DueMessages(_)
+        | Reply::ClaimMessages(_)
+        | Reply::OutboxBacklog(_)
+        | Reply::OutboxMessage(_)
+        | Reply::Done => {
             error(500, "Internal error: internal command has no wire form")
         }
     }

@@ -67,6 +67,7 @@ pub fn execute(
         Command::Tick { limit } => Reply::Tick(tick::tick(txn, *limit, now, config)?),
         Command::DueMessages { limit } => Reply::DueMessages(txn.due_messages(now, *limit)?),
         Command::OutboxBacklog { limit } => Reply::OutboxBacklog(txn.lane_backlogs(*limit)?),
+        Command::OutboxMessage { key } => Reply::OutboxMessage(txn.message(key)?),
         Command::ClaimMessages { claims, parks, park_until, drops, lease_until } => {
             let request = dispatch::ClaimRequest {
                 claims,

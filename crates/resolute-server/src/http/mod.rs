@@ -1,5 +1,6 @@
 //! The HTTP routes of the API listener.
 
+mod explain;
 mod health;
 mod legacy;
 mod limits;
@@ -25,6 +26,7 @@ pub fn router(app: App) -> Router {
         .route("/", post(rpc::handle).layer(limits::rpc_limits(app.config())))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/explain/:id", get(explain::explain))
         .route("/poll/:group/:id", get(crate::poll::sse::connect));
     for base in ["/promises", "/schedules", "/tasks"] {
         router = router

@@ -35,6 +35,7 @@ pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> 
         shutdown.clone(),
     );
     let dispatcher = Dispatcher::new(app.clone(), DispatchConfig::default());
+    app.set_dispatcher(dispatcher.clone());
     let dispatch =
         LoopSpec { name: "dispatcher", interval: DISPATCH_INTERVAL, deadline: DISPATCH_DEADLINE };
     let stuck = start_stuck_watch(app, dispatcher.clone(), shutdown.clone());

@@ -1,0 +1,56 @@
+//! The client subcommands against a real server: create/get/search, explain and doctor.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use crate::harness::Server;
+
+fn cli(server: &Server, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_resolute"))
+        .args(args)
+        .args(["-S", &server.url])
+        .output()
+        .expect("run the CLI")
+}
+
+fn text(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
+#[tokio::test]
+async fn promises_can_be_created_read_and_searched() {
+    let server = Server::start_with(&[]);
+    let created =
+        cli(&server, &["promises", "create", "cli.1", "--data", "{\"n\":1}", "--tag", "team=x"]);
+    assert!(created.status.success(), "{}", text(&created));
+    assert!(text(&created).contains("\"state\": \"pending\""), "{}", text(&created));
+    let read = cli(&server, &["promise", "get", "cli.1"]);
+    assert!(text(&read).contains("eyJuIjoxfQ=="), "{}", text(&read));
+    let found = cli(&server, &["promises", "search", "--tag", "team=x"]);
+    assert!(text(&found).contains("cli.1"), "{}", text(&found));
+    let missing = cli(&server, &["promises", "get", "nope"]);
+    assert!(!missing.status.success(), "a 404 must fail the command");
+    let settled = cli(&server, &["promises", "settle", "cli.1", "--state", "rejected"]);
+    assert!(text(&settled).contains("rejected"), "{}", text(&settled));
+}
+
+#[tokio::test]
+async fn explain_and_doctor_say_why_work_is_not_moving() {
+    let server = Server::start_with(&["--stuck-after-ms", "300"]);
+    let doctor = cli(&server, &["doctor"]);
+    assert!(doctor.status.success(), "{}", text(&doctor));
+    assert!(text(&doctor).contains("dispatch is healthy"), "{}", text(&doctor));
+    let created = cli(&server, &["promises", "create", "job", "--target", "poll://any@billing"]);
+    assert!(created.status.success(), "{}", text(&created));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let explained = cli(&server, &["explain", "job"]);
+    assert!(explained.status.success(), "{}", text(&explained));
+    assert!(
+        text(&explained).contains("no worker connected on lane `poll:billing`"),
+        "{}",
+        text(&explained)
+    );
+    let doctor = cli(&server, &["doctor"]);
+    assert!(!doctor.status.success(), "a stuck lane must fail doctor: {}", text(&doctor));
+    assert!(text(&doctor).contains("lane `poll:billing` is STUCK"), "{}", text(&doctor));
+}
