@@ -35,6 +35,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (embedded SQLite by default).
     Serve(ServeArgs),
+    /// Run a development server: debug operations on, a local `resolute-dev.db` unless
+    /// `--storage-sqlite-path` says otherwise, and a summary of where everything is.
+    Dev(ServeArgs),
     /// Promises on a running server.
     #[command(subcommand, alias = "promise")]
     Promises(crate::client::PromiseCommand),

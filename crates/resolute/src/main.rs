@@ -17,6 +17,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Dev(args) => serve(dev_defaults(args)),
         client => run_client(client),
     }
 }
@@ -26,7 +27,7 @@ fn run_client(command: Command) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         match command {
-            Command::Serve(_) => unreachable_serve(),
+            Command::Serve(_) | Command::Dev(_) => unreachable_serve(),
             Command::Promises(command) => commands::promises(command).await,
             Command::Tasks(command) => commands::tasks(command).await,
             Command::Schedules(command) => commands::schedules(command).await,
@@ -38,6 +39,25 @@ fn run_client(command: Command) -> anyhow::Result<()> {
 
 fn unreachable_serve() -> anyhow::Result<()> {
     anyhow::bail!("serve is not a client command")
+}
+
+/// `dev`: debug on, a file of its own next to the working directory, and a map printed at start.
+fn dev_defaults(mut args: ServeArgs) -> ServeArgs {
+    args.debug = true;
+    if args.storage_sqlite_path == std::path::Path::new("resolute.db") {
+        args.storage_sqlite_path = "resolute-dev.db".into();
+    }
+    let url = format!("http://{}:{}", args.server_host, args.server_port);
+    eprintln!("resolute dev");
+    eprintln!("  API        {url}/  (debug operations on)");
+    eprintln!("  dashboard  {url}/dashboard");
+    eprintln!("  health     {url}/health");
+    eprintln!(
+        "  metrics    http://{}:{}/metrics",
+        args.server_host, args.observability_metrics_port
+    );
+    eprintln!("  database   {}", args.storage_sqlite_path.display());
+    args
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
