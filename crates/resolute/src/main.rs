@@ -52,10 +52,10 @@ fn dev_defaults(mut args: ServeArgs) -> ServeArgs {
     eprintln!("  API        {url}/  (debug operations on)");
     eprintln!("  dashboard  {url}/dashboard");
     eprintln!("  health     {url}/health");
-    eprintln!(
-        "  metrics    http://{}:{}/metrics",
-        args.server_host, args.observability_metrics_port
-    );
+    match args.observability_metrics_port {
+        0 => eprintln!("  metrics    disabled"),
+        port => eprintln!("  metrics    http://{}:{port}/metrics", args.server_host),
+    }
     eprintln!("  database   {}", args.storage_sqlite_path.display());
     args
 }
