@@ -25,7 +25,7 @@ impl Drop for Checkpointer {
 
 /// Starts the checkpointer for a file database; `None` for `:memory:` (nothing to checkpoint).
 pub(crate) fn start(path: &Path) -> Option<Checkpointer> {
-    if path == Path::new(":memory:") {
+    if super::is_memory(path) {
         return None;
     }
     let connection = Connection::open(path).ok()?;

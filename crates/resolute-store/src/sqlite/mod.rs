@@ -2,6 +2,7 @@
 //! commands per transaction (group commit) and replying only after the commit is durable.
 
 mod checkpoint;
+mod readers;
 mod reads;
 pub(crate) mod rows;
 mod schema;
@@ -111,10 +112,16 @@ pub(crate) fn with_txn<T>(
     result
 }
 
-/// The SQLite store. Dropping it closes the queue; the writer finishes its batch and exits.
+/// The SQLite store. Dropping it closes the queues; the writer finishes its batch and exits.
 pub struct SqliteStore {
     writer: writer::WriterHandle,
+    /// Read-only commands go here when the database is a file; `None` for `:memory:`.
+    readers: Option<readers::ReaderPool>,
     _checkpointer: Option<checkpoint::Checkpointer>,
+}
+
+fn is_memory(path: &Path) -> bool {
+    path == Path::new(":memory:")
 }
 
 impl SqliteStore {
@@ -129,9 +136,12 @@ impl SqliteStore {
         config: KernelConfig,
         synchronous: Synchronous,
     ) -> Result<SqliteStore, StoreError> {
-        let connection = open_connection(path.as_ref(), synchronous)?;
+        let path = path.as_ref();
+        // The writer's connection migrates the schema before any reader opens the file.
+        let connection = open_connection(path, synchronous)?;
+        let readers = if is_memory(path) { None } else { Some(readers::start(path, &config)?) };
         let writer = writer::spawn(connection, config)?;
-        Ok(SqliteStore { writer, _checkpointer: checkpoint::start(path.as_ref()) })
+        Ok(SqliteStore { writer, readers, _checkpointer: checkpoint::start(path) })
     }
 
     /// Runs a command and blocks the calling thread until it is committed (tests, tools).
@@ -140,13 +150,19 @@ impl SqliteStore {
         command: Command,
         now: Timestamp,
     ) -> Result<Executed, StoreError> {
-        self.writer.submit_blocking(command, now)
+        match &self.readers {
+            Some(readers) if command.is_read_only() => readers.submit_blocking(command, now),
+            _ => self.writer.submit_blocking(command, now),
+        }
     }
 }
 
 impl Store for SqliteStore {
     fn execute(&self, command: Command, now: Timestamp) -> StoreFuture<'_, Executed> {
-        Box::pin(self.writer.submit(command, now))
+        match &self.readers {
+            Some(readers) if command.is_read_only() => Box::pin(readers.submit(command, now)),
+            _ => Box::pin(self.writer.submit(command, now)),
+        }
     }
 
     fn ping(&self) -> StoreFuture<'_, ()> {

@@ -1,9 +1,9 @@
 //! The kernel on MemStore and on SQLite must agree, reply for reply and row for row, whether
-//! SQLite runs commands one by one or many per group-commit batch.
+//! SQLite runs commands one by one, many per group-commit batch, or reads on reader threads.
 
 use resolute_core::{Command, KernelConfig, Timestamp};
 
-use crate::sqlite::{open_connection, writer::run_one_batch};
+use crate::sqlite::{open_connection, writer::run_one_batch, Synchronous};
 use crate::workload::Workload;
 use crate::{MemStore, SqliteStore};
 
@@ -16,11 +16,11 @@ fn config() -> KernelConfig {
     KernelConfig { retry_timeout_ms: 30_000 }
 }
 
-#[test]
-fn memstore_and_sqlite_agree_on_random_workloads() {
-    for seed in 1..=SEEDS {
+/// Runs the seeded workloads on MemStore and on the SQLite store `open` makes, step by step.
+fn agree_one_by_one(seeds: u64, open: impl Fn() -> SqliteStore) {
+    for seed in 1..=seeds {
         let mem = MemStore::new(config());
-        let sqlite = SqliteStore::open(":memory:", config()).expect("sqlite");
+        let sqlite = open();
         let mut workload = Workload::new(seed, Timestamp(1_000_000_000));
         for step in 0..STEPS {
             let command = workload.next_command();
@@ -33,6 +33,24 @@ fn memstore_and_sqlite_agree_on_random_workloads() {
         let expected = mem.execute_now(&Command::DebugSnap, workload.now).expect("snap");
         assert_eq!(snapshot.reply, expected.reply, "seed {seed}: final snapshots differ");
     }
+}
+
+#[test]
+fn memstore_and_sqlite_agree_on_random_workloads() {
+    agree_one_by_one(SEEDS, || SqliteStore::open(":memory:", config()).expect("sqlite"));
+}
+
+/// On a file, read-only commands are answered by the reader threads: they must see every write
+/// acknowledged before them. (NORMAL only to keep the test fast; durability is not checked here.)
+#[test]
+fn reader_threads_see_every_acknowledged_write() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let counter = std::cell::Cell::new(0);
+    agree_one_by_one(3, || {
+        counter.set(counter.get() + 1);
+        let path = dir.path().join(format!("d{}.db", counter.get()));
+        SqliteStore::open_with(path, config(), Synchronous::Normal).expect("sqlite file")
+    });
 }
 
 #[test]
