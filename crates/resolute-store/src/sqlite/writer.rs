@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use resolute_core::txn::TxnResult;
+use resolute_core::txn::{TxnError, TxnErrorKind, TxnResult};
 use resolute_core::{Command, KernelConfig, Timestamp};
 use rusqlite::Connection;
 
@@ -183,14 +183,28 @@ impl Writer {
 
     /// Runs one command inside a savepoint, which is released on success and rolled back on error.
     fn savepoint(&self, command: &Command, now: Timestamp) -> TxnResult<Executed> {
+        // Outside the batch's transaction a SAVEPOINT would open a new one, and a retry would
+        // commit this command while the earlier ones of the batch were lost.
+        if self.connection.is_autocommit() {
+            return Err(TxnError::new(TxnErrorKind::Unavailable, "the batch's transaction ended"));
+        }
         self.statement("SAVEPOINT job")?;
         let result =
             run_command(&mut SqliteTxn { conn: &self.connection }, command, now, &self.config);
-        if result.is_err() && !self.connection.is_autocommit() {
-            self.statement("ROLLBACK TO job")?;
+        if self.connection.is_autocommit() {
+            return result;
         }
-        if !self.connection.is_autocommit() {
-            self.statement("RELEASE job")?;
+        let closed = match result {
+            Ok(_) => self.statement("RELEASE job"),
+            Err(_) => {
+                self.statement("ROLLBACK TO job").and_then(|()| self.statement("RELEASE job"))
+            }
+        };
+        if let Err(error) = closed {
+            // A savepoint we cannot close could carry a failed command's writes into the commit,
+            // or commit a command whose caller is told it failed: give up the whole batch.
+            let _ = self.connection.execute_batch("ROLLBACK");
+            return Err(error);
         }
         result
     }

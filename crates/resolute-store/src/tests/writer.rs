@@ -87,6 +87,23 @@ fn a_failed_commit_fails_every_command_of_the_batch() {
 }
 
 #[test]
+fn a_command_that_ends_the_transaction_fails_the_whole_batch() {
+    let connection = open_connection(Path::new(":memory:"), Default::default()).unwrap();
+    // RAISE(ROLLBACK) ends the batch's transaction from inside a command, as a full disk or an
+    // I/O error would: "a" was already written in it and is gone, so no command may succeed.
+    connection
+        .execute_batch(
+            "CREATE TRIGGER abandon BEFORE INSERT ON promises WHEN NEW.id = 'abandon' \
+             BEGIN SELECT RAISE(ROLLBACK, 'abandoned'); END;",
+        )
+        .unwrap();
+    let batch = vec![create("a"), create("abandon"), create("b")];
+    let (connection, results) = run_one_batch(connection, KernelConfig::default(), batch);
+    assert!(results.iter().all(|r| matches!(r, Err(StoreError::Unavailable(_)))), "{results:?}");
+    assert_eq!(ids(&snapshot(connection)), (vec![], vec![], 0));
+}
+
+#[test]
 fn conflicts_are_retried_a_bounded_number_of_times() {
     let calls = Cell::new(0);
     let conflict = || -> resolute_core::txn::TxnResult<()> {
