@@ -198,6 +198,9 @@ impl Dispatcher {
             Some(_) => draw_fate(world),
             None => Fate::unreachable(world),
         };
+        if fate.delivered && fate.arrivals == 0 {
+            world.excuse_unblock(&message.body);
+        }
         if let Some((peer, incarnation)) = target {
             for copy in 0..fate.arrivals {
                 let event = Event::Arrive { peer, incarnation, body: message.body.clone() };
@@ -236,6 +239,7 @@ impl Dispatcher {
         } else if matches!(message.body, ClaimedBody::Unblock { .. })
             && message.attempts >= settings.unblock_attempts_max
         {
+            world.excuse_unblock(&message.body);
             DeliveryOutcome::Abandoned
         } else {
             let (base, max) = (settings.retry_base_ms, settings.retry_max_ms);

@@ -33,7 +33,8 @@ pub fn run(sim: &mut Sim, budget_ms: i64) -> Result<i64, Violation> {
         sim.world.advance(ITERATION_MS);
         settle_everything(sim);
         sim.check()?;
-        let left = outstanding(&sim.prev, &at_start, sim.world.now);
+        let mut left = outstanding(&sim.prev, &at_start, sim.world.now);
+        left.extend(undelivered_unblocks(sim));
         if left.is_empty() {
             return Ok(sim.world.now.ms() - start.ms());
         }
@@ -63,6 +64,25 @@ fn settle_everything(sim: &mut Sim) {
             break;
         }
     }
+}
+
+/// Settled promises with a listener whose unblock neither arrived nor was lost to a fault.
+fn undelivered_unblocks(sim: &Sim) -> Vec<String> {
+    let world = &sim.world;
+    let settled = |id: &String| {
+        sim.prev
+            .promises
+            .binary_search_by(|promise| promise.id.cmp(id))
+            .is_ok_and(|index| !sim.prev.promises[index].state.is_pending())
+    };
+    world
+        .listened
+        .iter()
+        .filter(|id| settled(id))
+        .filter(|id| !world.unblocked.contains(*id) && !world.unblocks_excused.contains(*id))
+        .take(20)
+        .map(|id| format!("unblock for {id} never reached its listener"))
+        .collect()
 }
 
 /// What still blocks the liveness goal, one description each.

@@ -3,7 +3,7 @@
 //! then the liveness phase.
 
 use resolute_core::command::Command;
-use resolute_core::reply::{AcquireReply, Snapshot, TaskCreateReply};
+use resolute_core::reply::{AcquireReply, ListenerReply, Snapshot, TaskCreateReply};
 use resolute_core::Reply;
 
 use crate::checker::{self, Limits, Violation};
@@ -125,6 +125,9 @@ impl Sim {
         if hit(&mut self.world.rng, faults.worker_crash) {
             let index = self.world.rng.below(self.peers.len() as u64) as usize;
             let back_at = self.world.now.plus_ms(range(&mut self.world.rng, 100, 10_000));
+            for body in &self.peers.peers[index].inbox {
+                self.world.excuse_unblock(body);
+            }
             self.peers.crash(index, back_at);
             let name = self.peers.name(index).to_owned();
             self.world.count("fault: worker crash");
@@ -162,6 +165,11 @@ impl Sim {
         let (command, at) = self.client.next(self.world.step, self.world.now);
         self.world.now = self.world.now.max(at);
         match self.world.exec("client", command) {
+            Ok(Reply::PromiseRegisterListener(ListenerReply::Registered(promise)))
+                if promise.state.is_pending() =>
+            {
+                self.world.listened.insert(promise.id);
+            }
             Ok(Reply::TaskAcquire(AcquireReply::Acquired(acquired)))
             | Ok(Reply::TaskCreate(TaskCreateReply::Acquired(acquired))) => {
                 let task = &acquired.task;
@@ -210,7 +218,8 @@ impl Sim {
         for event in events {
             match event {
                 Event::Arrive { peer, incarnation, body } => {
-                    if !self.peers.arrive(peer, incarnation, body) {
+                    if !self.peers.arrive(peer, incarnation, body.clone()) {
+                        self.world.excuse_unblock(&body);
                         let name = self.peers.name(peer).to_owned();
                         self.world.log("net", format!("message to {name} lost: peer gone"));
                     }

@@ -51,6 +51,7 @@ fn receive(world: &mut World, peer: &mut Peer, body: ClaimedBody, prev: &Snapsho
         }
         ClaimedBody::Unblock { promise } => {
             world.log(&peer.name, format!("unblocked by {}", promise.id));
+            world.unblocked.insert(promise.id.clone());
             if promise.state.is_pending() {
                 let detail = format!("unblock for {} carried a pending promise", promise.id);
                 world.flag("unblocks carry settled promises", detail);

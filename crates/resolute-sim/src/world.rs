@@ -34,6 +34,13 @@ pub struct World {
     pub acquisitions: BTreeSet<(String, i64)>,
     /// How often each kind of notable event happened, to see what a seed exercised.
     pub counts: BTreeMap<&'static str, u64>,
+    /// Promises a client registered the listener `c/1` on while they were pending.
+    pub listened: BTreeSet<String>,
+    /// Promises whose unblock reached the listener.
+    pub unblocked: BTreeSet<String>,
+    /// Promises whose unblock a fault legitimately lost (lost after hand-off, sent to a crashed
+    /// process, or abandoned after too many failures).
+    pub unblocks_excused: BTreeSet<String>,
 }
 
 impl World {
@@ -52,6 +59,16 @@ impl World {
             commands: 0,
             acquisitions: BTreeSet::new(),
             counts: BTreeMap::new(),
+            listened: BTreeSet::new(),
+            unblocked: BTreeSet::new(),
+            unblocks_excused: BTreeSet::new(),
+        }
+    }
+
+    /// A fault lost the unblock of `body`, if it is one.
+    pub fn excuse_unblock(&mut self, body: &resolute_core::reply::ClaimedBody) {
+        if let resolute_core::reply::ClaimedBody::Unblock { promise } = body {
+            self.unblocks_excused.insert(promise.id.clone());
         }
     }
 
