@@ -44,6 +44,8 @@ struct Inner {
     supervisor: Supervisor,
     metrics: Metrics,
     stuck: std::sync::Mutex<Vec<StuckLane>>,
+    /// When the API listener stopped answering its own probe, if it has.
+    listener_failing_since: std::sync::Mutex<Option<Timestamp>>,
     /// Set once the loops start; diagnostics ask it why a lane cannot move.
     dispatcher: std::sync::OnceLock<Arc<crate::dispatch::Dispatcher>>,
 }
@@ -63,6 +65,7 @@ impl App {
             metrics: Metrics::default(),
             stuck: std::sync::Mutex::new(Vec::new()),
             dispatcher: std::sync::OnceLock::new(),
+            listener_failing_since: std::sync::Mutex::new(None),
         };
         App { inner: Arc::new(inner) }
     }
@@ -85,6 +88,18 @@ impl App {
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    pub fn listener_failing_since(&self) -> Option<Timestamp> {
+        *self.inner.listener_failing_since.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn set_listener_failing_since(&self, since: Option<Timestamp>) {
+        *self
+            .inner
+            .listener_failing_since
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = since;
     }
 
     pub fn dispatcher(&self) -> Option<&Arc<crate::dispatch::Dispatcher>> {

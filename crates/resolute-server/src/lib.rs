@@ -41,7 +41,10 @@ pub async fn serve(
     if let Some(address) = app.config().metrics_listen {
         spawn_metrics_listener(app.clone(), address, loops_stopped.clone());
     }
-    let loops = loops::start(&app, loops_stopped);
+    let mut loops = loops::start(&app, loops_stopped.clone());
+    if let Ok(local) = listener.local_addr() {
+        loops.extend(loops::start_probe(&app, local, loops_stopped));
+    }
     let (draining, drain) = tokio::sync::oneshot::channel::<()>();
     let registry = app.registry().clone();
     let signal = async move {

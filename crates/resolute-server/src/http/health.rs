@@ -11,9 +11,14 @@ use crate::supervisor::LoopReport;
 
 pub async fn health(State(app): State<App>) -> Response {
     let loops = app.supervisor().reports();
-    let healthy = loops.iter().all(|report| !report.stale);
+    let listener_down = app.listener_failing_since();
+    let healthy = loops.iter().all(|report| !report.stale) && listener_down.is_none();
     let body = json!({
         "status": if healthy { "ok" } else { "stale" },
+        "listener": match listener_down {
+            None => json!({"ok": true}),
+            Some(since) => json!({"ok": false, "failingSince": since.ms()}),
+        },
         "loops": loops.iter().map(loop_json).collect::<Vec<_>>(),
         "poll": {"connections": app.registry().total_connections()},
         "stuck": app.stuck_lanes().iter().map(|stuck| json!({

@@ -16,7 +16,11 @@ use crate::app::App;
 
 /// The metrics listener's router: `GET /metrics` only.
 pub fn metrics_router(app: App) -> Router {
-    Router::new().route("/metrics", get(health::metrics)).with_state(app)
+    // /health here too: when the API listener is the thing that died, this one still answers.
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .route("/health", get(health::health))
+        .with_state(app)
 }
 
 /// Builds the API router: the RPC endpoint, health, readiness and the legacy-path answers.

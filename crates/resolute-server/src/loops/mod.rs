@@ -1,5 +1,6 @@
 //! Background loops of the edge, each started under the supervisor.
 
+pub mod probe;
 pub mod stuck;
 pub mod timeouts;
 
@@ -19,6 +20,28 @@ const TIMEOUTS_DEADLINE: Duration = Duration::from_secs(30);
 const DISPATCH_INTERVAL: Duration = Duration::from_secs(1);
 /// A dispatch pass only reads, claims and spawns deliveries; it never awaits a delivery.
 const DISPATCH_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Starts the listener probe for the API bound at `local`.
+pub fn start_probe(
+    app: &App,
+    local: std::net::SocketAddr,
+    shutdown: watch::Receiver<bool>,
+) -> Option<JoinHandle<()>> {
+    let client = reqwest::Client::builder().no_proxy().build().ok()?;
+    let address = probe::probe_address(local);
+    let spec = LoopSpec {
+        name: "listener-probe",
+        interval: Duration::from_secs(5),
+        deadline: probe::PROBE_TIMEOUT * 2,
+    };
+    let probe_app = app.clone();
+    Some(app.supervisor().spawn(
+        spec,
+        move || probe::iteration(probe_app.clone(), client.clone(), address),
+        std::future::pending::<()>,
+        shutdown,
+    ))
+}
 
 /// Starts every background loop; they stop when `shutdown` turns true.
 pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {

@@ -186,3 +186,19 @@ async fn sigterm_closes_sse_streams_and_exits_cleanly() {
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
     assert!(worker.next(Duration::from_secs(2)).await.is_none(), "stream ended");
 }
+
+#[tokio::test]
+async fn the_listener_probe_reports_the_api_as_answering() {
+    let server = Server::start_with(&[]);
+    let health = wait_for_health(&server, |health| {
+        let probe = health["loops"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["name"] == "listener-probe");
+        probe.is_some_and(|probe| probe["iterations"].as_u64() >= Some(1))
+    })
+    .await;
+    assert_eq!(health["listener"], json!({"ok": true}));
+    assert_eq!(health["status"], "ok");
+}
