@@ -23,7 +23,7 @@ mod tests;
 pub use envelope::{parse_envelope, AuthResource, Envelope};
 pub use error::ApiError;
 pub use message::{execute_message, unblock_message};
-pub use operation::Operation;
+pub use operation::{kinds, known_kind, Operation};
 pub use render::{render, render_empty, render_tick, Rendered};
 pub use rules::{is_prefixed_by, same_origin};
 

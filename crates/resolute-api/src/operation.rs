@@ -51,6 +51,16 @@ const KERNEL_KINDS: &[(&str, Reader)] = &[
 const DEBUG_KINDS: &[&str] =
     &["debug.start", "debug.stop", "debug.reset", "debug.snap", "debug.tick"];
 
+/// Every kind this protocol version knows, kernel and debug.
+pub fn kinds() -> impl Iterator<Item = &'static str> {
+    KERNEL_KINDS.iter().map(|(kind, _)| *kind).chain(DEBUG_KINDS.iter().copied())
+}
+
+/// The static name of a known kind, so a client-chosen string never becomes a metric label.
+pub fn known_kind(kind: &str) -> Option<&'static str> {
+    kinds().find(|known| *known == kind)
+}
+
 impl Envelope {
     /// Dispatches on `kind` and reads `data` (steps 8–9): unknown kinds are 400, debug kinds
     /// outside debug mode 403, and bad data 400 with the protocol's messages.

@@ -31,39 +31,8 @@ pub struct LoopLabels {
     pub name: &'static str,
 }
 
-/// The kinds a client may send; anything else is counted as `unknown` so labels stay bounded.
-const KNOWN_KINDS: &[&str] = &[
-    "promise.get",
-    "promise.create",
-    "promise.settle",
-    "promise.register_callback",
-    "promise.register_listener",
-    "promise.search",
-    "task.get",
-    "task.create",
-    "task.acquire",
-    "task.release",
-    "task.fulfill",
-    "task.suspend",
-    "task.fence",
-    "task.heartbeat",
-    "task.halt",
-    "task.continue",
-    "task.search",
-    "schedule.get",
-    "schedule.create",
-    "schedule.delete",
-    "schedule.search",
-    "debug.start",
-    "debug.stop",
-    "debug.reset",
-    "debug.snap",
-    "debug.tick",
-];
-
-/// Maps a client-supplied kind onto a bounded label value.
 pub fn kind_label(kind: &str) -> &'static str {
-    KNOWN_KINDS.iter().find(|known| **known == kind).copied().unwrap_or("unknown")
+    resolute_api::known_kind(kind).unwrap_or("unknown")
 }
 
 pub struct Metrics {

@@ -74,9 +74,7 @@ pub(crate) fn status_and_data(corr_id: &str, reply: &Reply) -> Answer {
         | Reply::ClaimMessages(_)
         | Reply::OutboxBacklog(_)
         | Reply::OutboxMessage(_)
-        | Reply::Done => {
-            error(500, "Internal error: internal command has no wire form")
-        }
+        | Reply::Done => error(500, "Internal error: internal command has no wire form"),
     }
 }
 

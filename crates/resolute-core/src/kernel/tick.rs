@@ -3,7 +3,7 @@
 
 use crate::kernel::settle::{cascade, make_pending, queue_execute, retry_timer, time_out};
 use crate::kernel::{schedule, KernelConfig};
-use crate::model::{TaskState, TimerKind};
+use crate::model::{Task, TaskState, TaskTimer, TimerKind};
 use crate::reply::TickReport;
 use crate::time::Timestamp;
 use crate::txn::{Txn, TxnResult};
@@ -50,21 +50,10 @@ fn resend_executes(
     let due = txn.due_tasks(TimerKind::Retry, now, limit)?;
     for task in &due {
         if task.state != TaskState::Pending {
-            // Timers follow states, so this is a stale row: drop the timer rather than loop on it.
-            txn.write(Write::UpdateTask {
-                id: task.id.clone(),
-                state: task.state,
-                version: task.version,
-                timer: None,
-            })?;
+            set_timer(txn, task, None)?;
             continue;
         }
-        txn.write(Write::UpdateTask {
-            id: task.id.clone(),
-            state: task.state,
-            version: task.version,
-            timer: Some(retry_timer(now, config)),
-        })?;
+        set_timer(txn, task, Some(retry_timer(now, config)))?;
         queue_execute(txn, &task.id, task.version, now)?;
     }
     Ok(due.len())
@@ -81,15 +70,21 @@ fn expire_leases(
         if task.state == TaskState::Acquired {
             make_pending(txn, &task.id, task.version, now, config)?;
         } else {
-            txn.write(Write::UpdateTask {
-                id: task.id.clone(),
-                state: task.state,
-                version: task.version,
-                timer: None,
-            })?;
+            set_timer(txn, task, None)?;
         }
     }
     Ok(due.len())
+}
+
+/// Replaces a task's timer and nothing else. A due timer on a task in the wrong state is a stale
+/// row (timers follow states): it is dropped rather than fired again and again.
+fn set_timer(txn: &mut dyn Txn, task: &Task, timer: Option<TaskTimer>) -> TxnResult<()> {
+    txn.write(Write::UpdateTask {
+        id: task.id.clone(),
+        state: task.state,
+        version: task.version,
+        timer,
+    })
 }
 
 /// One occurrence per schedule per pass, so catch-up after downtime is gradual.
