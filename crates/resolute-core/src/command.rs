@@ -192,7 +192,9 @@ pub enum Command {
         limit: usize,
     },
     /// One outbox row, if it exists (read only).
-    OutboxMessage { key: MessageKey },
+    OutboxMessage {
+        key: MessageKey,
+    },
     /// Makes the parked messages of these lanes due now.
     WakeLanes {
         lanes: Vec<String>,
