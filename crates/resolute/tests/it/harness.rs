@@ -40,6 +40,11 @@ impl Server {
         Server::spawn(dir, extra)
     }
 
+    /// The server's process id (for /proc figures).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM to the server (our child, by PID) and waits up to `wait` for it to exit.
     pub fn terminate(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
         let pid = self.child.id().to_string();

@@ -8,6 +8,7 @@ mod envelope;
 mod harness;
 mod promises;
 mod schedules;
+mod soak;
 mod tasks;
 
 use serde_json::{json, Value};
