@@ -6,6 +6,7 @@ mod crash;
 mod dispatch;
 mod envelope;
 mod harness;
+mod hostile;
 mod promises;
 mod schedules;
 mod soak;

@@ -1,0 +1,77 @@
+//! Hostile input over real HTTP: garbage, deep nesting, huge numbers, invalid UTF-8, duplicate
+//! keys and a slowloris client. Never a 5xx for a client mistake, never a hang, and the server
+//! keeps serving everyone else.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::harness::Server;
+
+/// Deterministic mutations of a valid envelope, so a failure names a reproducible case.
+fn mutations() -> Vec<Vec<u8>> {
+    let valid = json!({"kind": "promise.create", "head": {"corrId": "h", "version": "2026-04-01"},
+                       "data": {"id": "x", "timeoutAt": 1}})
+    .to_string()
+    .into_bytes();
+    let mut cases = vec![
+        b"[".repeat(100_000),
+        format!("{}{}", "{\"a\":".repeat(5_000), "}".repeat(5_000)).into_bytes(),
+        br#"{"kind":"promise.create","head":{"corrId":"h","version":"2026-04-01"},"data":{"id":"x","timeoutAt":1e400}}"#.to_vec(),
+        br#"{"kind":"promise.create","head":{"corrId":"h","version":"2026-04-01"},"data":{"id":"x","timeoutAt":99999999999999999999999}}"#.to_vec(),
+        br#"{"kind":"promise.get","head":{"corrId":"h","version":"2026-04-01"},"data":{"id":"a","id":"b"}}"#.to_vec(),
+        b"{\"kind\":\"promise.get\",\"head\":{\"corrId\":\"\xff\xfe\",\"version\":\"2026-04-01\"},\"data\":{\"id\":\"x\"}}".to_vec(),
+        br#"{"kind":"task.fence","head":{"corrId":"h","version":"2026-04-01"},"data":{"id":"t","version":-1,"action":{"kind":"promise.create","data":{"id":"t.1","timeoutAt":-5}}}}"#.to_vec(),
+        Vec::new(),
+    ];
+    let mut state = 0x2545_F491_4F6C_DD1D_u64;
+    for _ in 0..300 {
+        let mut body = valid.clone();
+        for _ in 0..3 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let at = (state as usize) % body.len();
+            body[at] = (state >> 32) as u8;
+        }
+        cases.push(body);
+    }
+    cases
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_client_errors_not_server_errors() {
+    let server = Server::start_with(&[]);
+    for (index, body) in mutations().into_iter().enumerate() {
+        let answer = tokio::time::timeout(Duration::from_secs(5), server.post_raw(body)).await;
+        let (status, reply) = answer.unwrap_or_else(|_| panic!("case {index} hung"));
+        assert!(status < 500, "case {index}: {status} {reply}");
+    }
+    let (status, _) = server.rpc("promise.get", json!({"id": "still-here"})).await;
+    assert_eq!(status, 404, "the server keeps serving after the barrage");
+}
+
+#[tokio::test]
+async fn a_slowloris_client_does_not_hold_up_others() {
+    let server = Server::start_with(&[]);
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let slow = std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(address).expect("connect");
+        for byte in b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n" {
+            if stream.write_all(&[*byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    for _ in 0..20 {
+        let answer = tokio::time::timeout(
+            Duration::from_secs(2),
+            server.rpc("promise.get", json!({"id": "x"})),
+        )
+        .await;
+        assert_eq!(answer.expect("answered while a slow client trickles").0, 404);
+    }
+    let _ = slow.join();
+}
