@@ -148,11 +148,7 @@ impl fmt::Display for Failure {
         for line in &self.trace {
             writeln!(f, "  {line}")?;
         }
-        write!(
-            f,
-            "reproduce: cargo run -p resolute-sim --release -- --seed {} --steps {}",
-            self.seed, self.steps
-        )
+        write!(f, "reproduce: cargo xtask sim --seed {} --steps {}", self.seed, self.steps)
     }
 }
 
