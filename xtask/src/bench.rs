@@ -111,10 +111,14 @@ fn build(root: &Path, loadgen_dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Starts resolute (ours to stop, by PID), runs loadgen against it, reads peak RSS before stopping.
+/// `late-create` restarts the server itself, so there loadgen starts it (`--server-cmd`).
 fn run_one(root: &Path, loadgen: &Path, run: &Run, dir: &Path) -> anyhow::Result<(Value, u64)> {
     let db = dir.join(format!("{}.db", run.label));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    if run.args.first().map(String::as_str) == Some("late-create") {
+        return run_with_server_cmd(root, loadgen, run, dir, &db);
     }
     let mut server = start_server(root, &db, &dir.join(format!("{}.log", run.label)))?;
     std::thread::sleep(Duration::from_millis(500));
@@ -131,6 +135,32 @@ fn run_one(root: &Path, loadgen: &Path, run: &Run, dir: &Path) -> anyhow::Result
     status?;
     let text = std::fs::read_to_string(&json_out)?;
     Ok((serde_json::from_str(text.trim())?, peak))
+}
+
+fn run_with_server_cmd(
+    root: &Path,
+    loadgen: &Path,
+    run: &Run,
+    dir: &Path,
+    db: &Path,
+) -> anyhow::Result<(Value, u64)> {
+    let server_cmd = format!(
+        "{} serve --server-port {PORT} --server-bind 127.0.0.1 --observability-metrics-port 0 \
+         --level warn --storage-sqlite-path {}",
+        root.join("target/release/resolute").display(),
+        db.display()
+    );
+    let json_out = dir.join(format!("{}.json", run.label));
+    Command::new(loadgen)
+        .args(&run.args)
+        .args(["--url", &format!("http://127.0.0.1:{PORT}"), "--label", &run.label])
+        .args(["--server-cmd", &server_cmd, "--json-out"])
+        .arg(&json_out)
+        .arg("--server-log")
+        .arg(dir.join(format!("{}.log", run.label)))
+        .status()?;
+    let text = std::fs::read_to_string(&json_out)?;
+    Ok((serde_json::from_str(text.trim())?, 0))
 }
 
 fn start_server(root: &Path, db: &Path, log: &Path) -> anyhow::Result<Child> {
