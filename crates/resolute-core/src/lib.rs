@@ -13,6 +13,7 @@ pub mod cron;
 pub mod kernel;
 pub mod lanes;
 pub mod model;
+pub mod planner;
 pub mod reply;
 pub mod time;
 pub mod txn;

@@ -3,12 +3,10 @@
 //! `Lanes::try_start` → `ClaimMessages` → deliver → `SettleDelivery`. Only the transport is
 //! simulated; the bookkeeping (`Lanes`) and every store command are the real ones.
 
-use std::collections::BTreeMap;
-
 use resolute_core::address::{Address, Cast};
-use resolute_core::command::{Claim, DeliveryOutcome};
-use resolute_core::lanes::{retry_delay_ms, Lanes, Refusal, Ticket};
-use resolute_core::model::{Message, MessageKey};
+use resolute_core::command::DeliveryOutcome;
+use resolute_core::lanes::{retry_delay_ms, Ticket};
+use resolute_core::planner::{Planner, Route};
 use resolute_core::reply::{ClaimedBody, ClaimedMessage};
 use resolute_core::{Command, Reply};
 
@@ -23,26 +21,10 @@ const ROUNDS_PER_PASS_MAX: usize = 32;
 /// The in-memory half of the dispatcher; a process restart replaces it.
 #[derive(Debug, Default)]
 pub struct Dispatcher {
-    lanes: Lanes,
-    /// Lanes with parked messages, each with one of its addresses.
-    parked: BTreeMap<String, String>,
+    /// The server's planning state and logic (`resolute_core::planner`), driven the same way.
+    planner: Planner,
     /// Distinguishes outcomes of deliveries started before a restart.
     pub incarnation: u64,
-}
-
-/// Where a due message goes this round.
-enum Route {
-    Lane { limit: usize },
-    Park,
-    Drop,
-}
-
-#[derive(Default)]
-struct Plan {
-    claims: Vec<Claim>,
-    tickets: Vec<Ticket>,
-    parks: Vec<MessageKey>,
-    drops: Vec<MessageKey>,
 }
 
 impl Dispatcher {
@@ -52,7 +34,8 @@ impl Dispatcher {
 
     /// One pass, as the server runs it after a wake-up or on its interval.
     pub fn pass(&mut self, world: &mut World, network: &mut Network, peers: &Peers) {
-        let reclaimed = self.lanes.reclaim_stale(world.now, world.config.dispatch.slot_ceiling_ms);
+        let reclaimed =
+            self.planner.lanes.reclaim_stale(world.now, world.config.dispatch.slot_ceiling_ms);
         for slot in reclaimed {
             world.count("slot reclaimed");
             world.log("disp", format!("reclaimed idle slot {:?}", slot.ticket.key));
@@ -66,21 +49,9 @@ impl Dispatcher {
     }
 
     fn wake_parked_lanes(&mut self, world: &mut World, peers: &Peers) {
-        let ready: Vec<String> = self
-            .parked
-            .iter()
-            .filter(|(lane, address)| match route(address, peers, world) {
-                Route::Lane { limit } => self.lanes.active(lane) < limit,
-                Route::Park => false,
-                Route::Drop => true,
-            })
-            .map(|(lane, _)| lane.clone())
-            .collect();
+        let ready = self.planner.ready_lanes(|address| route(address, peers, world));
         if ready.is_empty() {
             return;
-        }
-        for lane in &ready {
-            self.parked.remove(lane);
         }
         // A failure here is harmless: parks expire on their own.
         let _ = world.exec("disp", Command::WakeLanes { lanes: ready });
@@ -92,13 +63,14 @@ impl Dispatcher {
         let Ok(Reply::DueMessages(due)) = world.exec("disp", Command::DueMessages { limit }) else {
             return false;
         };
-        let plan = self.plan(&due, world, peers);
+        let now = world.now;
+        let plan = self.planner.plan(&due, now, |address| route(address, peers, world));
         let settings = &world.config.dispatch;
         let command = Command::ClaimMessages {
             claims: plan.claims,
             parks: plan.parks,
             park_until: world.now.plus_ms(settings.park_ms),
-            drops: plan.drops,
+            drops: plan.drops.into_iter().map(|(key, _, _)| key).collect(),
             lease_until: world.now.plus_ms(settings.claim_lease_ms),
         };
         let claimed = match world.exec("disp", command) {
@@ -107,7 +79,7 @@ impl Dispatcher {
             Err(_) => {
                 // As the server: a failed claim frees its slots (a lost reply leaves the rows
                 // leased until their lease ends, which is exactly the case leases exist for).
-                self.finish_all(&plan.tickets);
+                self.planner.finish_all(&plan.tickets);
                 return false;
             }
         };
@@ -122,48 +94,6 @@ impl Dispatcher {
         due.len() >= limit
     }
 
-    fn plan(&mut self, due: &[Message], world: &mut World, peers: &Peers) -> Plan {
-        let mut plan = Plan::default();
-        for message in due {
-            let key = message.key();
-            match route(&message.address, peers, world) {
-                Route::Drop => plan.drops.push(key),
-                Route::Park => {
-                    self.remember_parked(&message.lane, &message.address);
-                    plan.parks.push(key);
-                }
-                Route::Lane { limit } => {
-                    match self.lanes.try_start(&message.lane, &key, limit, world.now) {
-                        Ok(ticket) => {
-                            plan.claims.push(Claim {
-                                key,
-                                version: message.version(),
-                                attempts: message.attempts,
-                            });
-                            plan.tickets.push(ticket);
-                        }
-                        Err(Refusal::Full) => {
-                            self.remember_parked(&message.lane, &message.address);
-                            plan.parks.push(key);
-                        }
-                        Err(Refusal::InFlight) => {}
-                    }
-                }
-            }
-        }
-        plan
-    }
-
-    fn remember_parked(&mut self, lane: &str, address: &str) {
-        self.parked.insert(lane.to_owned(), address.to_owned());
-    }
-
-    fn finish_all(&mut self, tickets: &[Ticket]) {
-        for ticket in tickets {
-            self.lanes.finish(ticket);
-        }
-    }
-
     fn start_deliveries(
         &mut self,
         world: &mut World,
@@ -172,15 +102,10 @@ impl Dispatcher {
         claimed: Vec<ClaimedMessage>,
         tickets: Vec<Ticket>,
     ) {
-        let mut tickets: BTreeMap<MessageKey, Ticket> =
-            tickets.into_iter().map(|ticket| (ticket.key.clone(), ticket)).collect();
-        for message in claimed {
-            if let Some(ticket) = tickets.remove(&message.key) {
-                self.start_delivery(world, network, peers, message, ticket);
-            }
+        // Claims the store found moot free their slot (inside `pair`).
+        for (message, ticket) in self.planner.pair(claimed, tickets) {
+            self.start_delivery(world, network, peers, message, ticket);
         }
-        // Claims the store found moot free their slot.
-        self.finish_all(&tickets.into_values().collect::<Vec<_>>());
     }
 
     /// Puts the delivery on the network: its arrival (if any) and its outcome, faults permitting.
@@ -229,7 +154,7 @@ impl Dispatcher {
         ticket: Ticket,
         delivered: bool,
     ) {
-        if !self.lanes.finish(&ticket) {
+        if !self.planner.lanes.finish(&ticket) {
             world.log("disp", format!("late outcome for {:?} ignored", message.key));
             return;
         }
@@ -315,8 +240,10 @@ fn draw_fate(world: &mut World) -> Fate {
 
 fn route(address: &str, peers: &Peers, world: &World) -> Route {
     match Address::parse(address) {
-        None => Route::Drop,
-        Some(Address::Poll { cast: Cast::Unicast, id: None, .. }) => Route::Drop,
+        None => Route::Drop("unroutable address"),
+        Some(Address::Poll { cast: Cast::Unicast, id: None, .. }) => {
+            Route::Drop("unicast without id")
+        }
         Some(Address::Poll { cast, group, id }) => {
             match peers.connections(&group, cast, id.as_deref()) * world.config.dispatch.poll_buffer
             {
@@ -325,6 +252,6 @@ fn route(address: &str, peers: &Peers, world: &World) -> Route {
             }
         }
         Some(Address::Http { .. }) => Route::Lane { limit: world.config.dispatch.push_slots },
-        Some(Address::Gcps { .. } | Address::Bash { .. }) => Route::Drop,
+        Some(Address::Gcps { .. } | Address::Bash { .. }) => Route::Drop("unsupported transport"),
     }
 }

@@ -5,9 +5,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use resolute_core::address::{Address, Cast};
-use resolute_core::command::{Claim, DeliveryOutcome};
-use resolute_core::lanes::{retry_delay_ms, Lanes, Refusal, Ticket};
-use resolute_core::model::{Message, MessageKey};
+use resolute_core::command::DeliveryOutcome;
+use resolute_core::lanes::{retry_delay_ms, Lanes, Ticket};
+use resolute_core::model::Message;
+use resolute_core::planner::{Planner, Route};
 use resolute_core::reply::{ClaimedBody, ClaimedMessage};
 use resolute_core::{Command, Reply, Timestamp};
 use tokio::sync::{oneshot, Notify};
@@ -62,11 +63,10 @@ pub struct Dispatcher {
     app: App,
     config: DispatchConfig,
     pusher: Pusher,
-    lanes: Mutex<Lanes>,
+    /// Lane slots and parked lanes: the planning state shared with the simulator.
+    planner: Mutex<Planner>,
     /// Poked when a delivery ends, so a lane that was full gets its next message promptly.
     slot_freed: Notify,
-    /// Lanes with parked messages, each with one of its addresses; woken once they have room.
-    parked: Mutex<BTreeMap<String, String>>,
     /// When each lane last logged `dispatch blocked`.
     blocked_warned: Mutex<BTreeMap<String, Timestamp>>,
     /// Consecutive failed deliveries per lane (cleared by a success), for stuck diagnostics.
@@ -77,8 +77,8 @@ pub struct Dispatcher {
 /// A full lane says so at most this often.
 const BLOCKED_WARN_INTERVAL_MS: i64 = 10_000;
 
-/// Parked lanes remembered for an early wake-up; beyond this, parks just expire on their own.
-const PARKED_LANES_MAX: usize = 10_000;
+/// Lanes remembered for warnings and failure streaks, at most.
+const LANES_REMEMBERED_MAX: usize = 10_000;
 
 fn ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
@@ -92,17 +92,16 @@ impl Dispatcher {
             app,
             config,
             pusher,
-            lanes: Mutex::new(Lanes::default()),
+            planner: Mutex::new(Planner::default()),
             slot_freed: Notify::new(),
-            parked: Mutex::new(BTreeMap::new()),
             failing: Mutex::new(BTreeMap::new()),
             blocked_warned: Mutex::new(BTreeMap::new()),
             random: Mutex::new(seed),
         })
     }
 
-    fn lanes(&self) -> MutexGuard<'_, Lanes> {
-        self.lanes.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn planner(&self) -> MutexGuard<'_, Planner> {
+        self.planner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Resolves when the dispatcher should run before its interval: new messages, a new worker,
@@ -139,40 +138,16 @@ impl Dispatcher {
     /// Makes parked messages due again on lanes that now have room (a worker connected, a slot
     /// freed), so they do not wait for their park to expire.
     async fn wake_parked_lanes(&self) -> Result<(), resolute_store::StoreError> {
-        let ready: Vec<String> = {
-            // Lock order everywhere: lanes, then parked.
-            let lanes = self.lanes();
-            let mut parked = self.parked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            let ready: Vec<String> = parked
-                .iter()
-                .filter(|(lane, address)| match self.route_address(address) {
-                    Route::Lane { limit } => lanes.active(lane) < limit,
-                    Route::Park => false,
-                    Route::Drop(_) => true,
-                })
-                .map(|(lane, _)| lane.clone())
-                .collect();
-            for lane in &ready {
-                parked.remove(lane);
-            }
-            ready
-        };
+        let ready = self.planner().ready_lanes(|address| self.route_address(address));
         if ready.is_empty() {
             return Ok(());
         }
         self.app.execute(Command::WakeLanes { lanes: ready }, self.app.now()).await.map(|_| ())
     }
 
-    fn remember_parked(&self, lane: &str, address: &str) {
-        let mut parked = self.parked.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if parked.len() < PARKED_LANES_MAX || parked.contains_key(lane) {
-            parked.insert(lane.to_owned(), address.to_owned());
-        }
-    }
-
     fn reclaim_idle_slots(&self) {
         let now = self.app.now();
-        let reclaimed = self.lanes().reclaim_stale(now, ms(self.config.slot_ceiling));
+        let reclaimed = self.planner().lanes.reclaim_stale(now, ms(self.config.slot_ceiling));
         for slot in &reclaimed {
             self.app.metrics().slots_reclaimed.inc();
             tracing::warn!(
@@ -185,25 +160,6 @@ impl Dispatcher {
             self.slot_freed.notify_one();
         }
     }
-}
-
-/// Where a due message goes this round.
-enum Route {
-    /// Deliver through `lane`, which allows `limit` deliveries at once.
-    Lane { limit: usize },
-    /// Nobody can take it now (no worker in its poll group): leave it parked.
-    Park,
-    /// It can never be delivered: unroutable or an unsupported transport.
-    Drop(&'static str),
-}
-
-/// What a round decided for its due messages.
-#[derive(Default)]
-struct Plan {
-    claims: Vec<Claim>,
-    tickets: Vec<Ticket>,
-    parks: Vec<MessageKey>,
-    drops: Vec<MessageKey>,
 }
 
 impl Dispatcher {
@@ -221,14 +177,14 @@ impl Dispatcher {
             claims: plan.claims,
             parks: plan.parks,
             park_until: now.plus_ms(ms(self.config.park)),
-            drops: plan.drops,
+            drops: plan.drops.into_iter().map(|(key, _, _)| key).collect(),
             lease_until: now.plus_ms(ms(self.lease())),
         };
         let claimed = match self.app.execute(command, now).await {
             Ok(Reply::ClaimMessages(claimed)) => claimed,
             Ok(_) => Vec::new(),
             Err(error) => {
-                self.finish_all(&plan.tickets);
+                self.planner().finish_all(&plan.tickets);
                 return Err(error);
             }
         };
@@ -242,44 +198,18 @@ impl Dispatcher {
             + Duration::from_secs(5)
     }
 
-    fn plan(&self, due: &[Message], now: Timestamp) -> Plan {
-        let mut plan = Plan::default();
-        let mut lanes = self.lanes();
-        for message in due {
-            let key = message.key();
-            match self.route(message) {
-                Route::Drop(reason) => {
-                    self.app.metrics().messages_dropped.inc();
-                    tracing::warn!(address = %message.address, reason, "message dropped");
-                    plan.drops.push(key);
-                }
-                Route::Park => {
-                    self.remember_parked(&message.lane, &message.address);
-                    plan.parks.push(key);
-                }
-                Route::Lane { limit } => match lanes.try_start(&message.lane, &key, limit, now) {
-                    Ok(ticket) => {
-                        plan.claims.push(Claim {
-                            key,
-                            version: message.version(),
-                            attempts: message.attempts,
-                        });
-                        plan.tickets.push(ticket);
-                    }
-                    Err(Refusal::Full) => {
-                        self.warn_lane_blocked(&lanes, &message.lane, limit, now);
-                        self.remember_parked(&message.lane, &message.address);
-                        plan.parks.push(key);
-                    }
-                    Err(Refusal::InFlight) => {}
-                },
-            }
+    fn plan(&self, due: &[Message], now: Timestamp) -> resolute_core::planner::Plan {
+        // Lock order everywhere: planner, then the registry (inside route_address).
+        let mut planner = self.planner();
+        let plan = planner.plan(due, now, |address| self.route_address(address));
+        for (_, address, reason) in &plan.drops {
+            self.app.metrics().messages_dropped.inc();
+            tracing::warn!(%address, reason, "message dropped");
+        }
+        for (lane, limit) in &plan.full_lanes {
+            self.warn_lane_blocked(&planner.lanes, lane, *limit, now);
         }
         plan
-    }
-
-    fn route(&self, message: &Message) -> Route {
-        self.route_address(&message.address)
     }
 
     fn route_address(&self, address: &str) -> Route {
@@ -313,7 +243,7 @@ impl Dispatcher {
             self.blocked_warned.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let recent =
             warned.get(lane).is_some_and(|at| now.ms() - at.ms() < BLOCKED_WARN_INTERVAL_MS);
-        if !recent && (warned.len() < PARKED_LANES_MAX || warned.contains_key(lane)) {
+        if !recent && (warned.len() < LANES_REMEMBERED_MAX || warned.contains_key(lane)) {
             warned.insert(lane.to_owned(), now);
             tracing::warn!(
                 lane,
@@ -325,23 +255,12 @@ impl Dispatcher {
         }
     }
 
-    fn finish_all(&self, tickets: &[Ticket]) {
-        let mut lanes = self.lanes();
-        for ticket in tickets {
-            lanes.finish(ticket);
-        }
-    }
-
     fn start_deliveries(self: &Arc<Self>, claimed: Vec<ClaimedMessage>, tickets: Vec<Ticket>) {
-        let mut tickets: std::collections::HashMap<MessageKey, Ticket> =
-            tickets.into_iter().map(|ticket| (ticket.key.clone(), ticket)).collect();
-        for message in claimed {
-            if let Some(ticket) = tickets.remove(&message.key) {
-                self.start_delivery(message, ticket);
-            }
-        }
         // Claims the store found moot (a newer version, a task no longer pending) free their slot.
-        self.finish_all(&tickets.into_values().collect::<Vec<_>>());
+        let pairs = self.planner().pair(claimed, tickets);
+        for (message, ticket) in pairs {
+            self.start_delivery(message, ticket);
+        }
     }
 
     fn start_delivery(self: &Arc<Self>, message: ClaimedMessage, ticket: Ticket) {
@@ -386,7 +305,7 @@ impl Dispatcher {
     /// Records the outcome, unless the slot was reclaimed meanwhile (then the late outcome is
     /// ignored: the message is already due again).
     async fn settle(&self, message: ClaimedMessage, ticket: Ticket, delivered: bool) {
-        if !self.lanes().finish(&ticket) {
+        if !self.planner().lanes.finish(&ticket) {
             return;
         }
         self.slot_freed.notify_one();
@@ -428,7 +347,7 @@ impl Dispatcher {
         let mut failing = self.failing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if delivered {
             failing.remove(lane);
-        } else if failing.len() < PARKED_LANES_MAX || failing.contains_key(lane) {
+        } else if failing.len() < LANES_REMEMBERED_MAX || failing.contains_key(lane) {
             *failing.entry(lane.to_owned()).or_default() += 1;
         }
     }
@@ -436,7 +355,7 @@ impl Dispatcher {
     /// Why a lane cannot take its messages now, if it cannot: the stuck detector's question,
     /// answered from the dispatcher's own state so the two can never disagree.
     pub fn blockage(&self, lane: &str, address: &str) -> Option<&'static str> {
-        let active = self.lanes().active(lane);
+        let active = self.planner().lanes.active(lane);
         let failing = self.failing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if failing.get(lane).is_some_and(|streak| *streak > 0) {
             return Some("target failing");

@@ -1,0 +1,137 @@
+//! The dispatcher's planning step, one implementation for the server and the simulator: given the
+//! due outbox rows and a way to route an address, take a lane slot for each message that can go
+//! now, park what has to wait (remembering its lane for an early wake-up) and drop what never can.
+
+use std::collections::BTreeMap;
+
+use crate::command::Claim;
+use crate::lanes::{Lanes, Refusal, Ticket};
+use crate::model::{Message, MessageKey};
+use crate::reply::ClaimedMessage;
+use crate::time::Timestamp;
+
+/// Where a message's address leads right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// Deliverable through its lane, which allows `limit` deliveries at once.
+    Lane { limit: usize },
+    /// Nobody can take it now (no worker in its poll group): park it.
+    Park,
+    /// It can never be delivered, for this reason.
+    Drop(&'static str),
+}
+
+/// What one round decided.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub claims: Vec<Claim>,
+    pub tickets: Vec<Ticket>,
+    pub parks: Vec<MessageKey>,
+    /// Dropped messages with their address and the reason.
+    pub drops: Vec<(MessageKey, String, &'static str)>,
+    /// Lanes found full this round, with their limit (for the `dispatch blocked` report).
+    pub full_lanes: Vec<(String, usize)>,
+}
+
+/// Parked lanes remembered for an early wake-up; beyond this, parks just expire on their own.
+const PARKED_LANES_MAX: usize = 10_000;
+
+/// The in-memory half of dispatch: lane slots and the lanes that have parked messages.
+#[derive(Debug, Default)]
+pub struct Planner {
+    pub lanes: Lanes,
+    /// Lane → one address of it, to ask the router whether the lane has gained room.
+    parked: BTreeMap<String, String>,
+}
+
+impl Planner {
+    /// Decides every due message. A message already in flight is left alone this round.
+    pub fn plan(
+        &mut self,
+        due: &[Message],
+        now: Timestamp,
+        mut route: impl FnMut(&str) -> Route,
+    ) -> Plan {
+        let mut plan = Plan::default();
+        for message in due {
+            let key = message.key();
+            match route(&message.address) {
+                Route::Drop(reason) => plan.drops.push((key, message.address.clone(), reason)),
+                Route::Park => {
+                    self.remember_parked(message);
+                    plan.parks.push(key);
+                }
+                Route::Lane { limit } => {
+                    match self.lanes.try_start(&message.lane, &key, limit, now) {
+                        Ok(ticket) => {
+                            let claim = Claim {
+                                key,
+                                version: message.version(),
+                                attempts: message.attempts,
+                            };
+                            plan.claims.push(claim);
+                            plan.tickets.push(ticket);
+                        }
+                        Err(Refusal::Full) => {
+                            plan.full_lanes.push((message.lane.clone(), limit));
+                            self.remember_parked(message);
+                            plan.parks.push(key);
+                        }
+                        Err(Refusal::InFlight) => {}
+                    }
+                }
+            }
+        }
+        plan
+    }
+
+    fn remember_parked(&mut self, message: &Message) {
+        if self.parked.len() < PARKED_LANES_MAX || self.parked.contains_key(&message.lane) {
+            self.parked.insert(message.lane.clone(), message.address.clone());
+        }
+    }
+
+    /// Parked lanes that now have room (or can never have any); they are forgotten here and
+    /// should be woken (`Command::WakeLanes`).
+    pub fn ready_lanes(&mut self, mut route: impl FnMut(&str) -> Route) -> Vec<String> {
+        let lanes = &self.lanes;
+        let ready: Vec<String> = self
+            .parked
+            .iter()
+            .filter(|(lane, address)| match route(address) {
+                Route::Lane { limit } => lanes.active(lane) < limit,
+                Route::Park => false,
+                Route::Drop(_) => true,
+            })
+            .map(|(lane, _)| lane.clone())
+            .collect();
+        for lane in &ready {
+            self.parked.remove(lane);
+        }
+        ready
+    }
+
+    /// Pairs claimed messages with their tickets; tickets of claims the store found moot (or
+    /// skipped) are finished, freeing their slots.
+    pub fn pair(
+        &mut self,
+        claimed: Vec<ClaimedMessage>,
+        tickets: Vec<Ticket>,
+    ) -> Vec<(ClaimedMessage, Ticket)> {
+        let mut tickets: BTreeMap<MessageKey, Ticket> =
+            tickets.into_iter().map(|ticket| (ticket.key.clone(), ticket)).collect();
+        let pairs = claimed
+            .into_iter()
+            .filter_map(|message| tickets.remove(&message.key).map(|ticket| (message, ticket)))
+            .collect();
+        self.finish_all(tickets.values());
+        pairs
+    }
+
+    /// Ends every given ticket (a failed claim, moot claims).
+    pub fn finish_all<'a>(&mut self, tickets: impl IntoIterator<Item = &'a Ticket>) {
+        for ticket in tickets {
+            self.lanes.finish(ticket);
+        }
+    }
+}
