@@ -8,6 +8,13 @@ use clap::{Args, Parser, Subcommand};
 use resolute_core::KernelConfig;
 use resolute_server::ServerConfig;
 
+/// The `--log-format` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
 /// The `--storage-sqlite-synchronous` values.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum SynchronousArg {
@@ -89,6 +96,9 @@ pub struct ServeArgs {
     /// Log level (overridden by RUST_LOG).
     #[arg(long, env = "RESONATE_LEVEL", default_value = "info")]
     pub level: String,
+    /// Log format: `human` (default) or `json` (one object per line, for log shippers).
+    #[arg(long, env = "RESOLUTE_LOG_FORMAT", default_value = "human")]
+    pub log_format: LogFormat,
     /// Milliseconds before a pending task's execute is sent again.
     #[arg(long, env = "RESONATE_TASKS__RETRY_TIMEOUT", default_value_t = 30_000)]
     pub tasks_retry_timeout: u64,

@@ -61,7 +61,7 @@ fn dev_defaults(mut args: ServeArgs) -> ServeArgs {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging(&args.level);
+    init_logging(&args.level, args.log_format);
     raise_open_file_limit();
     let config = args.server_config()?;
     anyhow::ensure!(
@@ -107,14 +107,14 @@ fn raise_open_file_limit() {
     }
 }
 
-fn init_logging(level: &str) {
+fn init_logging(level: &str, format: cli::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        cli::LogFormat::Human => logs.with_target(false).init(),
+        cli::LogFormat::Json => logs.json().init(),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.
