@@ -34,6 +34,10 @@ impl From<SynchronousArg> for resolute_store::sqlite::Synchronous {
 #[derive(Debug, Parser)]
 #[command(name = "resolute", version, about = "A durable promise and task-dispatch server")]
 pub struct Cli {
+    /// TOML config file (default: ./resolute.toml or ./resonate.toml if present). Precedence:
+    /// defaults < file < RESONATE_* environment < flags.
+    #[arg(long, global = true)]
+    pub config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

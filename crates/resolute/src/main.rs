@@ -3,6 +3,7 @@
 mod cli;
 mod client;
 mod commands;
+mod config_file;
 
 use std::sync::Arc;
 
@@ -14,6 +15,11 @@ use tokio::net::TcpListener;
 use crate::cli::{Cli, Command, ServeArgs};
 
 fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(path) = config_file::locate(&args) {
+        let applied = config_file::apply(&path)?;
+        eprintln!("resolute: {applied} setting(s) from {}", path.display());
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args),

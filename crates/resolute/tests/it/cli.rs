@@ -54,3 +54,20 @@ async fn explain_and_doctor_say_why_work_is_not_moving() {
     assert!(!doctor.status.success(), "a stuck lane must fail doctor: {}", text(&doctor));
     assert!(text(&doctor).contains("lane `poll:billing` is STUCK"), "{}", text(&doctor));
 }
+
+#[tokio::test]
+async fn a_config_file_sets_what_flags_and_environment_leave_unset() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("resolute.toml");
+    std::fs::write(&path, "debug = true\n[tasks]\nretry_timeout = 5000\n").expect("write");
+    let server = Server::start_with(&["--config", path.to_str().expect("utf-8 path")]);
+    let (status, _) = server.rpc("debug.snap", serde_json::json!({})).await;
+    assert_eq!(status, 200, "debug = true in the file enables debug operations");
+    std::fs::write(&path, "[server]\nport = \"not a port\"\n").expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_resolute"))
+        .args(["serve", "--config", path.to_str().expect("utf-8 path")])
+        .output()
+        .expect("run");
+    assert!(!output.status.success(), "a bad value must stop the start");
+    assert!(text(&output).contains("not a port"), "{}", text(&output));
+}
