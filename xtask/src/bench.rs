@@ -195,20 +195,29 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// One table row. Promise runs report request latency; dispatch runs report create→execute.
 fn row(label: &str, json: &Value, peak_rss_kib: u64) -> String {
     let result = &json["result"];
-    let latency = |kind: &str, key: &str| {
-        let lat = &result["ops"][kind]["lat_ms"];
-        lat[key].as_f64().map_or("-".to_owned(), |v| format!("{v:.2}"))
+    let triple = |lat: &Value| {
+        ["p50", "p99", "max"]
+            .map(|key| lat[key].as_f64().map_or("-".to_owned(), |v| format!("{v:.2}")))
+            .join(" / ")
     };
-    let create = ["p50", "p99", "max"].map(|k| latency("promise.create", k)).join(" / ");
-    let cpu = &result["cpu"];
+    let dispatch = &result["dispatch"];
+    let (rate, latency) = if dispatch.is_object() {
+        (format!("{} tasks/s", dispatch["tasks_per_s"]), triple(&dispatch["create_to_exec_ms"]))
+    } else {
+        (
+            format!("{} req/s", result["requests_per_s"]),
+            triple(&result["ops"]["promise.create"]["lat_ms"]),
+        )
+    };
+    let cpu =
+        if result["cpu"].is_object() { &result["cpu"] } else { &result["cpu_during_produce"] };
     format!(
-        "| {label} | {} | {} | {} | {create} | {} | {} / {} | {:.1} |",
+        "| {label} | {} | {rate} | {latency} | {} | {} / {} | {:.1} |",
         json["params"]["concurrency"],
-        result["requests_per_s"],
-        result["tasks_per_s"],
-        result["errors"],
+        result["dispatch"]["undelivered"].as_i64().or(result["errors"].as_i64()).unwrap_or(0),
         cpu["server_pct_of_core"],
         cpu["loadgen_pct_of_core"],
         peak_rss_kib as f64 / 1024.0,
@@ -219,11 +228,35 @@ fn render(scenario: &str, rows: &[String]) -> String {
     let date = Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().ok();
     let date =
         date.map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned()).unwrap_or_default();
-    let header = "| run | C | req/s | tasks/s | create p50 / p99 / max ms | errors | cpu server / loadgen % | peak RSS MiB |\n|---|---|---|---|---|---|---|---|";
+    let header = "| run | C | rate | latency p50 / p99 / max ms (create, or create→execute) | errors or undelivered | cpu server / loadgen % | peak RSS MiB |\n|---|---|---|---|---|---|---|";
     format!("### {scenario} — {date}\n\nCommand: `cargo xtask bench --scenario {scenario}`\n\n{header}\n{}\n", rows.join("\n"))
 }
 
 fn append_section(out: &Path, table: &str) -> anyhow::Result<String> {
     let existing = std::fs::read_to_string(out).unwrap_or_else(|_| "# Benchmarks\n".to_owned());
     Ok(format!("{}\n{table}", existing.trim_end()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_read_promise_and_dispatch_results() {
+        let promises = serde_json::json!({"params": {"concurrency": 8}, "result": {
+            "requests_per_s": 11228.0, "errors": 0, "cpu": {"server_pct_of_core": 100.0, "loadgen_pct_of_core": 65.2},
+            "ops": {"promise.create": {"lat_ms": {"p50": 0.649, "p99": 1.663, "max": 29.762}}}}});
+        let line = row("promises-c8", &promises, 19_763);
+        assert_eq!(
+            line,
+            "| promises-c8 | 8 | 11228.0 req/s | 0.65 / 1.66 / 29.76 | 0 | 100.0 / 65.2 | 19.3 |"
+        );
+        let dispatch = serde_json::json!({"params": {"concurrency": 8}, "result": {
+            "cpu_during_produce": {"server_pct_of_core": 111.0, "loadgen_pct_of_core": 67.0},
+            "dispatch": {"tasks_per_s": 2205.7, "undelivered": 0,
+                         "create_to_exec_ms": {"p50": 6.972, "p99": 12.944, "max": 20.738}}}});
+        assert!(
+            row("poll-c8", &dispatch, 0).contains("2205.7 tasks/s | 6.97 / 12.94 / 20.74 | 0 |")
+        );
+    }
 }
