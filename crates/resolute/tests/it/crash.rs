@@ -97,9 +97,12 @@ async fn assert_all_dispatched(server: &Server, acked: &BTreeSet<String>) {
     let mut worker = Worker::connect(server, "crash", "w1").await;
     let mut seen = BTreeSet::new();
     // Writes committed just before a kill may never have been acknowledged: they are delivered
-    // too, so wait for the acknowledged ones specifically.
-    while !acked.is_subset(&seen) {
-        let Some(event) = worker.next(Duration::from_secs(10)).await else { break };
+    // too, so wait for the acknowledged ones specifically. The bound is the task retry timeout
+    // (30 s) plus margin: a delivery that misses its first attempt must come back by then.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+    while !acked.is_subset(&seen) && tokio::time::Instant::now() < deadline {
+        let wait = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let Some(event) = worker.next(wait).await else { break };
         if let Some(id) = event["data"]["task"]["id"].as_str() {
             seen.insert(id.to_owned());
         }

@@ -78,9 +78,12 @@ async fn pending_work_survives_a_crash_and_new_work_keeps_flowing_after_it() {
     for index in 0..20 {
         create_for(&server, &format!("after.{index}"), "poll://any@g").await;
     }
+    // Bounded by the task retry timeout (30 s) plus margin, whatever happens to a first attempt.
     let mut seen = std::collections::BTreeSet::new();
-    while seen.len() < 40 {
-        let Some(event) = worker.next(Duration::from_secs(10)).await else {
+    let deadline = Instant::now() + Duration::from_secs(45);
+    while seen.len() < 40 && Instant::now() < deadline {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let Some(event) = worker.next(wait).await else {
             break;
         };
         seen.insert(task_of(&event).0);
