@@ -45,7 +45,7 @@ pub struct Planner {
 }
 
 impl Planner {
-    /// Decides every due message. A message already in flight is left alone this round.
+    /// Decides every due message. A message already in flight is parked until its attempt ends.
     pub fn plan(
         &mut self,
         due: &[Message],
@@ -77,7 +77,9 @@ impl Planner {
                             self.remember_parked(message);
                             plan.parks.push(key);
                         }
-                        Err(Refusal::InFlight) => {}
+                        // Already being delivered (a re-queued execute whose first attempt is still
+                    // out): park it so it cannot sit at the head of the due scan round after round.
+                    Err(Refusal::InFlight) => plan.parks.push(key),
                     }
                 }
             }
