@@ -78,8 +78,8 @@ impl Planner {
                             plan.parks.push(key);
                         }
                         // Already being delivered (a re-queued execute whose first attempt is still
-                    // out): park it so it cannot sit at the head of the due scan round after round.
-                    Err(Refusal::InFlight) => plan.parks.push(key),
+                        // out): park it so it cannot sit at the head of the due scan round after round.
+                        Err(Refusal::InFlight) => plan.parks.push(key),
                     }
                 }
             }
