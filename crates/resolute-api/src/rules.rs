@@ -121,3 +121,16 @@ pub(crate) fn page_limit(limit: Option<i64>, default: usize) -> Result<usize, Ba
         },
     }
 }
+
+/// The page of a search request: the limit checked with the protocol's two messages (field rule,
+/// then range), the cursor as given.
+pub(crate) fn page(
+    limit: Option<i64>,
+    cursor: Option<String>,
+    default: usize,
+) -> Result<resolute_core::command::Page, BadRequest> {
+    let mut field = FieldRules::default();
+    check_limit_positive(&mut field, limit);
+    field.finish()?;
+    Ok(resolute_core::command::Page { limit: page_limit(limit, default)?, cursor })
+}

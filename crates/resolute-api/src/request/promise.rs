@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use resolute_core::command::{CreatePromise, Page, PromiseQuery, SettlePromise};
+use resolute_core::command::{CreatePromise, PromiseQuery, SettlePromise};
 use resolute_core::{Address, Command, Tags};
 
 use crate::error::BadRequest;
@@ -154,13 +154,10 @@ struct SearchData {
 
 pub(crate) fn search(data: &str) -> Result<Command, BadRequest> {
     let search: SearchData = parse(data)?;
-    let mut field = FieldRules::default();
-    rules::check_limit_positive(&mut field, search.limit);
-    field.finish()?;
-    let limit = rules::page_limit(search.limit, SEARCH_LIMIT_DEFAULT)?;
+    let page = rules::page(search.limit, search.cursor, SEARCH_LIMIT_DEFAULT)?;
     Ok(Command::PromiseSearch(PromiseQuery {
         state: search.state.map(Into::into),
         tags: search.tags,
-        page: Page { limit, cursor: search.cursor },
+        page,
     }))
 }

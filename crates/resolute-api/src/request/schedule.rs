@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use resolute_core::command::{CreateSchedule, Page, ScheduleQuery};
+use resolute_core::command::{CreateSchedule, ScheduleQuery};
 use resolute_core::cron::Cron;
 use resolute_core::model::TAG_TARGET;
 use resolute_core::{Command, Tags};
@@ -83,12 +83,6 @@ struct SearchData {
 
 pub(crate) fn search(data: &str) -> Result<Command, BadRequest> {
     let search: SearchData = parse(data)?;
-    let mut field = FieldRules::default();
-    rules::check_limit_positive(&mut field, search.limit);
-    field.finish()?;
-    let limit = rules::page_limit(search.limit, SEARCH_LIMIT_DEFAULT)?;
-    Ok(Command::ScheduleSearch(ScheduleQuery {
-        tags: search.tags,
-        page: Page { limit, cursor: search.cursor },
-    }))
+    let page = rules::page(search.limit, search.cursor, SEARCH_LIMIT_DEFAULT)?;
+    Ok(Command::ScheduleSearch(ScheduleQuery { tags: search.tags, page }))
 }

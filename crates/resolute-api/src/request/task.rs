@@ -6,9 +6,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use resolute_core::command::{
-    CreatePromise, FenceAction, HeldTask, Page, SettlePromise, TaskQuery,
-};
+use resolute_core::command::{CreatePromise, FenceAction, HeldTask, SettlePromise, TaskQuery};
 use resolute_core::model::{TAG_DELAY, TAG_TARGET};
 use resolute_core::Command;
 
@@ -260,12 +258,6 @@ struct SearchData {
 
 pub(crate) fn search(data: &str) -> Result<Command, BadRequest> {
     let search: SearchData = parse(data)?;
-    let mut field = FieldRules::default();
-    rules::check_limit_positive(&mut field, search.limit);
-    field.finish()?;
-    let limit = rules::page_limit(search.limit, SEARCH_LIMIT_DEFAULT)?;
-    Ok(Command::TaskSearch(TaskQuery {
-        state: search.state.map(Into::into),
-        page: Page { limit, cursor: search.cursor },
-    }))
+    let page = rules::page(search.limit, search.cursor, SEARCH_LIMIT_DEFAULT)?;
+    Ok(Command::TaskSearch(TaskQuery { state: search.state.map(Into::into), page }))
 }
