@@ -1,6 +1,7 @@
-//! `cargo xtask <command>`: tidy, ci, bench and sim, in one place so CI and people run the same.
+//! `cargo xtask <command>`: test, tidy, ci, bench and sim, in one place so CI and people run the same.
 
 mod bench;
+mod test;
 mod tidy;
 
 use std::process::Command;
@@ -10,15 +11,16 @@ use anyhow::{bail, Context};
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(command) = args.first() else {
-        bail!("usage: cargo xtask <tidy|ci|bench|sim> [options]");
+        bail!("usage: cargo xtask <test|tidy|ci|bench|sim> [options]");
     };
     let rest = &args[1..];
     match command.as_str() {
+        "test" => test::run(&workspace_root()?, rest),
         "tidy" => tidy::run(&workspace_root()?),
         "ci" => ci(),
         "bench" => bench::run(&workspace_root()?, rest),
         "sim" => cargo(&["run", "--release", "-q", "-p", "resolute-sim", "--"], rest),
-        other => bail!("unknown command {other:?}; expected tidy, ci, bench or sim"),
+        other => bail!("unknown command {other:?}; expected test, tidy, ci, bench or sim"),
     }
 }
 
@@ -32,7 +34,7 @@ pub fn workspace_root() -> anyhow::Result<std::path::PathBuf> {
 fn ci() -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--", "--check"], &[])?;
     cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"], &[])?;
-    cargo(&["test", "--workspace"], &[])?;
+    test::run(&workspace_root()?, &[])?;
     tidy::run(&workspace_root()?)
 }
 

@@ -194,3 +194,22 @@ impl Worker {
         }
     }
 }
+
+/// The repository root (the end-to-end suites live in `e2e/` there).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// An external tool an end-to-end test needs (`e2e/…/node_modules`, a venv, a browser). Under
+/// `RESOLUTE_E2E=1` (set by `cargo xtask test`) a missing tool fails the test; otherwise the test
+/// says it was skipped and returns `None`.
+pub fn e2e_tool(test: &str, path: std::path::PathBuf) -> Option<std::path::PathBuf> {
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var("RESOLUTE_E2E").is_ok_and(|value| value == "1") {
+        panic!("{test}: {} is missing; `cargo xtask test` installs it", path.display());
+    }
+    eprintln!("SKIPPED {test}: {} is missing (run `cargo xtask test`)", path.display());
+    None
+}
