@@ -9,6 +9,7 @@ mod harness;
 mod hostile;
 mod promises;
 mod schedules;
+mod sdk;
 mod soak;
 mod tasks;
 
