@@ -1,5 +1,6 @@
 //! The one integration-test binary: the protocol suite over real HTTP against a real server.
 
+mod auth;
 mod cli;
 mod compat;
 mod crash;
