@@ -23,6 +23,16 @@ async fn sdk_ts_0_11_5() {
     run_ts("sdk_ts_0_11_5", "sdk-0.11.5").await;
 }
 
+#[tokio::test]
+async fn sdk_python_0_7() {
+    run_python("sdk_python_0_7", "0.7").await;
+}
+
+#[tokio::test]
+async fn sdk_python_0_8() {
+    run_python("sdk_python_0_8", "0.8").await;
+}
+
 /// Runs `e2e/sdk-ts/sdk.mjs` with the SDK installed under the npm alias `alias`.
 async fn run_ts(test: &str, alias: &str) {
     let suite = repo_root().join("e2e/sdk-ts");
@@ -30,6 +40,15 @@ async fn run_ts(test: &str, alias: &str) {
     let program = suite.join("sdk.mjs");
     run_program(test, &suite, Path::new("node"), &[program.to_string_lossy().as_ref(), alias])
         .await;
+}
+
+/// Runs `e2e/sdk-python/sdk.py` in the venv `cargo xtask test` made for `requirements-<tag>.txt`.
+async fn run_python(test: &str, tag: &str) {
+    let venv = repo_root().join(format!("target/e2e-venv/sdk-python-{tag}"));
+    let Some(python) = e2e_tool(test, venv.join("bin/python")) else { return };
+    let suite = repo_root().join("e2e/sdk-python");
+    let program = suite.join("sdk.py");
+    run_program(test, &suite, &python, &[program.to_string_lossy().as_ref()]).await;
 }
 
 /// Starts a server, runs `command args… URL` in `dir` and asserts that it exits 0.
