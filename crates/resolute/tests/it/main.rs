@@ -4,6 +4,7 @@ mod auth;
 mod cli;
 mod compat;
 mod crash;
+mod dashboard;
 mod dispatch;
 mod envelope;
 mod harness;
