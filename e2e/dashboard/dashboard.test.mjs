@@ -141,6 +141,26 @@ async function checkSearch(page, stuckId, okId, suffix) {
     "detail shows the task record");
 }
 
+/** Red follows /health's verdict: the real body with one loop stale, answered with 503. */
+async function checkRed(page) {
+  const stale = async (route) => {
+    const body = await (await route.fetch()).json();
+    body.status = "stale";
+    body.loops[0].stale = true;
+    const answer = { status: 503, contentType: "application/json", body: JSON.stringify(body) };
+    await route.fulfill(answer);
+  };
+  await page.route("**/health?queues=1", stale);
+  const red = page.locator("#banner-red");
+  await red.waitFor({ state: "visible", timeout: STEP_TIMEOUT_MS });
+  const text = await red.textContent();
+  const name = (await health()).loops[0].name;
+  check(text.includes(`“${name}” is stale`), `red banner names the stale loop "${name}"`);
+  await page.unroute("**/health?queues=1", stale);
+  await red.waitFor({ state: "hidden", timeout: STEP_TIMEOUT_MS });
+  check(true, "red banner clears when /health is healthy again");
+}
+
 /** The token travels both ways: `Authorization: Bearer` on GETs and `head.auth` on RPC. */
 async function checkToken(page) {
   const seen = { get: false, rpc: false };
@@ -154,7 +174,8 @@ async function checkToken(page) {
   await page.fill("#token", "e2e-token");
   await page.click("#token-form button[type=submit]");
   await page.click("#search-form button[type=submit]");
-  await page.waitForFunction(() => sessionStorage.getItem("resolute.dashboard.token") === "e2e-token",
+  const stored = () => sessionStorage.getItem("resolute.dashboard.token") === "e2e-token";
+  await page.waitForFunction(stored,
     null, { timeout: STEP_TIMEOUT_MS });
   const deadline = Date.now() + STEP_TIMEOUT_MS;
   while (!(seen.get && seen.rpc) && Date.now() < deadline) await page.waitForTimeout(100);
@@ -191,6 +212,7 @@ async function main() {
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     console.log(`screenshot: ${SCREENSHOT}`);
+    await checkRed(page);
     await checkToken(page);
     check(errors.length === 0, `no script or asset errors${errors.length ? `: ${errors}` : ""}`);
   } finally {

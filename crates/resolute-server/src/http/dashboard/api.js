@@ -7,6 +7,20 @@ const VERSION = "2026-04-01";
 const REQUEST_TIMEOUT_MS = 8000;
 
 let corrId = 0;
+// The last refusal per endpoint ("rpc", "health", "explain"), cleared by its next success: with
+// auth on, /health stays open while RPC and /explain refuse, and the page must keep saying so.
+const refusals = new Map();
+
+/** The refusal to show, if any endpoint currently refuses the token. */
+export function authRefusal() {
+  return refusals.get("rpc") || [...refusals.values()][0] || null;
+}
+
+function note(endpoint, refusal) {
+  if (refusal) refusals.set(endpoint, refusal);
+  else refusals.delete(endpoint);
+  return refusal;
+}
 
 /** The server refused the token (401) or the token's rights (403). */
 export class AuthError extends Error {
@@ -47,7 +61,11 @@ export async function getJson(path) {
   if (token()) headers.Authorization = `Bearer ${token()}`;
   const response = await send(path, { headers });
   const text = await response.text();
-  if (response.status === 401 || response.status === 403) throw refuse(response.status, text);
+  const endpoint = path.split("?")[0].split("/")[1];
+  if (response.status === 401 || response.status === 403) {
+    throw note(endpoint, refuse(response.status, text));
+  }
+  note(endpoint, null);
   let body = null;
   try {
     body = JSON.parse(text);
@@ -76,6 +94,7 @@ export async function rpc(kind, data) {
     envelope = { head: { status: response.status }, data: text };
   }
   const status = envelope?.head?.status ?? response.status;
-  if (status === 401 || status === 403) throw refuse(status, String(envelope.data || ""));
+  if (status === 401 || status === 403) throw note("rpc", refuse(status, String(envelope.data)));
+  note("rpc", null);
   return { status, data: envelope.data };
 }

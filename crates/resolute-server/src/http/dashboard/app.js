@@ -1,7 +1,7 @@
 // The dashboard's main loop: read /health?queues=1 every 2 s (one request at a time, never
 // overlapping), render it, sample the delivery counters, refresh the cheap views; plus the token.
 
-import { AuthError, getJson, setToken, token } from "./api.js";
+import { AuthError, authRefusal, getJson, setToken, token } from "./api.js";
 import { DeliveryChart } from "./chart.js";
 import { show } from "./format.js";
 import { renderHealth } from "./health.js";
@@ -47,7 +47,7 @@ function showOffline(error) {
 
 /** Errors of the search and detail views: auth goes to the banner, the rest to the console. */
 function onError(error) {
-  if (error instanceof AuthError) showAuth(error);
+  if (error instanceof AuthError) showAuth(authRefusal());
   else console.warn(error);
 }
 
@@ -58,12 +58,12 @@ async function refresh() {
     if (typeof body.now === "number") clockOffset = body.now - Date.now();
     renderHealth(body);
     chart.add(body.now ?? Date.now(), body.deliveries);
-    showAuth(null);
     showOffline(null);
     const at = new Date().toLocaleTimeString();
     $("updated").dataset.at = at;
     $("updated").textContent = `updated ${at}`;
     await Promise.all([refreshSearch(), refreshDetail()]).catch(onError);
+    showAuth(authRefusal());
   } catch (error) {
     if (error instanceof AuthError) {
       showAuth(error);

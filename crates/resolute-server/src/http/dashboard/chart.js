@@ -34,7 +34,8 @@ export class DeliveryChart {
     this.container = container;
     this.figures = figures;
     this.root = svg("svg", { role: "img", "aria-label": "Deliveries per second" });
-    this.gridLines = [0, 1, 2].map(() => this.root.appendChild(svg("line", { class: "grid-line" })));
+    const line = () => this.root.appendChild(svg("line", { class: "grid-line" }));
+    this.gridLines = [0, 1, 2].map(line);
     this.yLabels = [0, 1, 2].map(() => this.root.appendChild(svg("text", { class: "axis" })));
     this.xLabels = ["5 min ago", "now"].map((text) => {
       const label = this.root.appendChild(svg("text", { class: "axis" }));
@@ -104,7 +105,7 @@ export class DeliveryChart {
       label.setAttribute("x", PAD.left - 4);
       label.setAttribute("y", Number(yy) + 3);
       label.setAttribute("text-anchor", "end");
-      label.textContent = formatRate(value).replace(/\.0+$/, "");
+      label.textContent = String(Number(value.toPrecision(3)));
     });
     this.xLabels[0].setAttribute("x", PAD.left);
     this.xLabels[1].setAttribute("x", width - PAD.right);

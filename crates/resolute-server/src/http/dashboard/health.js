@@ -69,7 +69,8 @@ function setFavicon(colour) {
 function renderLoops(health, now) {
   syncRows($("loops").tBodies[0], health.loops || [], (loop) => loop.name, (loop) => [
     { text: loop.name, cls: "mono" },
-    loop.stale ? { text: "STALE", cls: "state state-stale" } : { text: "ok", cls: "state state-ok" },
+    loop.stale ? { text: "STALE", cls: "state state-stale" }
+      : { text: "ok", cls: "state state-ok" },
     { text: ago(loop.lastStartedAt, now), title: clock(loop.lastStartedAt) },
     { text: ago(loop.lastCompletedAt, now), title: clock(loop.lastCompletedAt) },
     { text: loop.iterations, cls: "num" },
