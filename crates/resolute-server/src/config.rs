@@ -1,9 +1,12 @@
 //! The server's typed configuration, built and validated by the binary.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use resolute_core::KernelConfig;
+
+use crate::auth::Verifier;
 
 /// Everything the edge needs to run; the binary maps CLI flags, env and files onto it.
 #[derive(Clone, Debug)]
@@ -32,6 +35,8 @@ pub struct ServerConfig {
     pub rpc_in_flight_max: usize,
     /// Longest an RPC request may take before it is answered with a 503.
     pub rpc_timeout: Duration,
+    /// Token verification (protocol §8); `None` accepts every request.
+    pub auth: Option<Arc<Verifier>>,
 }
 
 impl Default for ServerConfig {
@@ -49,6 +54,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(10),
             rpc_in_flight_max: 4096,
             rpc_timeout: Duration::from_secs(30),
+            auth: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! through a `resolute-store` backend.
 
 pub mod app;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod dispatch;

@@ -2,10 +2,12 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use resolute_core::KernelConfig;
+use resolute_server::auth::Verifier;
 use resolute_server::ServerConfig;
 
 /// The `--log-format` values.
@@ -121,6 +123,16 @@ pub struct ServeArgs {
     /// Milliseconds between timeout passes.
     #[arg(long, env = "RESONATE_TIMEOUTS__POLL_INTERVAL", default_value_t = 1_000)]
     pub timeouts_poll_interval: u64,
+    /// PEM public key (RSA, EC P-256/P-384 or Ed25519) that request tokens must be signed with;
+    /// `none` checks tokens without verifying signatures. Absent: authentication is off.
+    #[arg(long, env = "RESONATE_AUTH__PUBLICKEY")]
+    pub auth_publickey: Option<String>,
+    /// Required `iss` claim of request tokens (only with --auth-publickey).
+    #[arg(long, env = "RESONATE_AUTH__ISS")]
+    pub auth_iss: Option<String>,
+    /// Audience request tokens must list in their `aud` array (only with --auth-publickey).
+    #[arg(long, env = "RESONATE_AUTH__AUD")]
+    pub auth_aud: Option<String>,
 }
 
 impl ServeArgs {
@@ -147,7 +159,29 @@ impl ServeArgs {
             },
             timeouts_interval: Duration::from_millis(self.timeouts_poll_interval),
             stuck_after: Duration::from_millis(self.stuck_after_ms),
+            auth: self.auth()?,
             ..ServerConfig::default()
         })
+    }
+
+    /// Loads the token verifier when `--auth-publickey` is given; a key that cannot be used stops
+    /// the start. As in Resonate, `--auth-iss`/`--auth-aud` alone do not turn authentication on.
+    fn auth(&self) -> anyhow::Result<Option<Arc<Verifier>>> {
+        let Some(publickey) = &self.auth_publickey else {
+            if self.auth_iss.is_some() || self.auth_aud.is_some() {
+                tracing::warn!(
+                    "--auth-iss/--auth-aud ignored: authentication needs --auth-publickey"
+                );
+            }
+            return Ok(None);
+        };
+        let verifier = Verifier::load(publickey, self.auth_iss.clone(), self.auth_aud.clone())?;
+        tracing::info!(
+            key = %verifier.key_description(),
+            iss = ?self.auth_iss,
+            aud = ?self.auth_aud,
+            "authentication on"
+        );
+        Ok(Some(Arc::new(verifier)))
     }
 }

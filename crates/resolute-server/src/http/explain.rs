@@ -1,8 +1,9 @@
 //! `GET /explain/{id}`: the plain-words account of one promise and its task, as JSON.
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use resolute_api::AuthResource;
 use resolute_core::reply::{PromiseReply, TaskGetReply};
 use resolute_core::{Command, MessageKey, Reply};
 use serde_json::{json, Value};
@@ -10,7 +11,21 @@ use serde_json::{json, Value};
 use crate::app::App;
 use crate::explain::{explain as account, Facts};
 
-pub async fn explain(State(app): State<App>, Path(id): Path<String>) -> Response {
+pub async fn explain(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    // The account shows a promise's state and its task: the same rule as `promise.get` on `id`.
+    if let Some(verifier) = &app.config().auth {
+        match crate::auth::check_bearer(verifier, &headers, app.now().0) {
+            Err(_) => return answer(StatusCode::UNAUTHORIZED, json!({"error": "Unauthorized"})),
+            Ok(claims) if !claims.permits(&AuthResource::Ids(vec![id.clone()])) => {
+                return answer(StatusCode::FORBIDDEN, json!({"error": "Forbidden"}));
+            }
+            Ok(_) => {}
+        }
+    }
     match build(&app, &id).await {
         Ok(Some(body)) => answer(StatusCode::OK, body),
         Ok(None) => answer(StatusCode::NOT_FOUND, json!({"error": format!("no promise `{id}`")})),

@@ -1,26 +1,45 @@
 //! `/health` (work is moving: every background loop completes iterations) and `/ready` (plus the
 //! storage answers), both with a JSON body an operator can read; and `/metrics`.
 
-use axum::extract::State;
+use std::time::Duration;
+
+use axum::extract::{RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use resolute_core::address::Address;
+use resolute_core::{Command, Reply};
 use serde_json::{json, Value};
 
 use crate::app::App;
+use crate::metrics::{DeliveryLabels, Metrics};
 use crate::supervisor::LoopReport;
 
-pub async fn health(State(app): State<App>) -> Response {
+/// How long `/health?queues=1` waits for the outbox backlog before answering without it.
+const QUEUES_READ_TIMEOUT: Duration = Duration::from_millis(500);
+/// Lanes listed by `/health?queues=1`, oldest backlog first (the stuck detector's bound too).
+const QUEUES_LISTED_MAX: usize = 100;
+
+pub async fn health(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
     let loops = app.supervisor().reports();
     let listener_down = app.listener_failing_since();
     let healthy = loops.iter().all(|report| !report.stale) && listener_down.is_none();
-    let body = json!({
+    let groups: Vec<Value> = app
+        .registry()
+        .connections_by_group()
+        .into_iter()
+        .map(|(group, connections)| json!({"group": group, "connections": connections}))
+        .collect();
+    let mut body = json!({
         "status": if healthy { "ok" } else { "stale" },
         "listener": match listener_down {
             None => json!({"ok": true}),
             Some(since) => json!({"ok": false, "failingSince": since.ms()}),
         },
         "loops": loops.iter().map(loop_json).collect::<Vec<_>>(),
-        "poll": {"connections": app.registry().total_connections()},
+        // The server's own clock, so a dashboard can turn the timestamps above into ages.
+        "now": app.now().ms(),
+        "deliveries": deliveries_json(app.metrics()),
+        "poll": {"connections": app.registry().total_connections(), "groups": groups},
         "stuck": app.stuck_lanes().iter().map(|stuck| json!({
             "lane": stuck.lane,
             "pending": stuck.pending,
@@ -28,7 +47,54 @@ pub async fn health(State(app): State<App>) -> Response {
             "reason": stuck.reason,
         })).collect::<Vec<_>>(),
     });
+    // Opt-in: the plain probe must never wait on the store (that is `/ready`'s question).
+    if query.is_some_and(|query| query.split('&').any(|pair| pair == "queues=1")) {
+        body["queues"] = queues_json(&app).await;
+    }
     answer(healthy, body)
+}
+
+/// Cumulative delivery outcomes since start, summed over transports; a dashboard derives rates.
+fn deliveries_json(metrics: &Metrics) -> Value {
+    // The transports `Dispatcher::record_outcome` labels with.
+    let count = |outcome: &'static str| -> u64 {
+        ["poll", "http"]
+            .into_iter()
+            .map(|transport| DeliveryLabels { transport, outcome })
+            .map(|labels| metrics.deliveries.get(&labels).map_or(0, |counter| counter.get()))
+            .sum()
+    };
+    json!({"delivered": count("delivered"), "failed": count("failed")})
+}
+
+/// Every lane with undelivered messages (stuck or not): backlog, age, the poll connections able
+/// to take it (`null` for push lanes) and what blocks it now, if anything. `null` when the store
+/// does not answer in time, so a slow store slows this view, never the probe.
+async fn queues_json(app: &App) -> Value {
+    let command = Command::OutboxBacklog { limit: QUEUES_LISTED_MAX };
+    let backlogs =
+        match tokio::time::timeout(QUEUES_READ_TIMEOUT, app.execute(command, app.now())).await {
+            Ok(Ok(Reply::OutboxBacklog(backlogs))) => backlogs,
+            _ => return Value::Null,
+        };
+    let now = app.now().ms();
+    let dispatcher = app.dispatcher();
+    let lanes = backlogs.iter().map(|backlog| {
+        let workers = match Address::parse(&backlog.address) {
+            Some(Address::Poll { cast, group, id }) => {
+                json!(app.registry().connections(&group, cast, id.as_deref()))
+            }
+            _ => Value::Null,
+        };
+        json!({
+            "lane": backlog.lane,
+            "pending": backlog.pending,
+            "oldestAgeMs": now.saturating_sub(backlog.oldest_queued_at.ms()),
+            "workers": workers,
+            "blocked": dispatcher.and_then(|d| d.blockage(&backlog.lane, &backlog.address)),
+        })
+    });
+    Value::Array(lanes.collect())
 }
 
 pub async fn ready(State(app): State<App>) -> Response {

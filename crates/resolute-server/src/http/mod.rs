@@ -1,5 +1,6 @@
 //! The HTTP routes of the API listener.
 
+mod dashboard;
 mod explain;
 mod health;
 mod legacy;
@@ -31,7 +32,8 @@ pub fn router(app: App) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/explain/:id", get(explain::explain))
-        .route("/poll/:group/:id", get(crate::poll::sse::connect));
+        .route("/poll/:group/:id", get(crate::poll::sse::connect))
+        .merge(dashboard::routes());
     for base in ["/promises", "/schedules", "/tasks"] {
         router = router
             .route(base, any(legacy::gone))

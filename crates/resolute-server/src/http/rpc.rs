@@ -18,7 +18,13 @@ pub async fn handle(State(app): State<App>, body: Bytes) -> Response {
     let corr_id = envelope.corr_id().to_owned();
     let now = envelope.debug_time().map(Timestamp).unwrap_or_else(|| app.now());
     let started = std::time::Instant::now();
-    let rendered = match envelope.into_operation() {
+    // Step 6: after the envelope checks, before the kind is looked up (protocol §1.4). The token
+    // is checked against the wall clock, never the request's debug time.
+    let authorized = match &app.config().auth {
+        Some(verifier) => crate::auth::check_rpc(verifier, &envelope, app.now().0),
+        None => Ok(()),
+    };
+    let rendered = match authorized.and_then(|()| envelope.into_operation()) {
         Ok(operation) => run(&app, operation, &kind, &corr_id, now).await,
         Err(error) => error.render(),
     };

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
@@ -23,7 +23,14 @@ const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(10);
 pub async fn connect(
     State(app): State<App>,
     Path((group, id)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Response {
+    // Authentication only: a poll path names no resource the prefix rule covers (protocol §1.7).
+    if let Some(verifier) = &app.config().auth {
+        if crate::auth::check_bearer(verifier, &headers, app.now().0).is_err() {
+            return (StatusCode::UNAUTHORIZED, "Unauthorized").into_response();
+        }
+    }
     match app.registry().register(&group, &id) {
         Ok((registration, receiver)) => {
             tracing::debug!(%group, %id, "poll worker connected");

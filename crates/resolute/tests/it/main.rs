@@ -1,14 +1,17 @@
 //! The one integration-test binary: the protocol suite over real HTTP against a real server.
 
+mod auth;
 mod cli;
 mod compat;
 mod crash;
+mod dashboard;
 mod dispatch;
 mod envelope;
 mod harness;
 mod hostile;
 mod promises;
 mod schedules;
+mod sdk;
 mod soak;
 mod tasks;
 

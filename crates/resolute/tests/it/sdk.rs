@@ -1,0 +1,88 @@
+//! The official SDKs, both generations each, run end to end against a real server.
+//!
+//! Each test starts a server and runs one program from `e2e/sdk-ts` or `e2e/sdk-python` with the
+//! server's URL: a poll worker plus a client that invokes a plain function, a function with
+//! children and a durably sleeping function, and exits 0 only if every result is right.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::harness::{e2e_tool, repo_root, Server};
+
+/// The programs bound themselves at 60 s; this is the backstop should one ignore its own bound.
+const PROGRAM_TIMEOUT: Duration = Duration::from_secs(90);
+
+#[tokio::test]
+async fn sdk_ts_0_11_4() {
+    run_ts("sdk_ts_0_11_4", "sdk-0.11.4").await;
+}
+
+#[tokio::test]
+async fn sdk_ts_0_11_5() {
+    run_ts("sdk_ts_0_11_5", "sdk-0.11.5").await;
+}
+
+#[tokio::test]
+async fn sdk_python_0_7() {
+    run_python("sdk_python_0_7", "0.7").await;
+}
+
+#[tokio::test]
+async fn sdk_python_0_8() {
+    run_python("sdk_python_0_8", "0.8").await;
+}
+
+/// Runs `e2e/sdk-ts/sdk.mjs` with the SDK installed under the npm alias `alias`.
+async fn run_ts(test: &str, alias: &str) {
+    let suite = repo_root().join("e2e/sdk-ts");
+    let Some(_) = e2e_tool(test, suite.join("node_modules").join(alias)) else { return };
+    let program = suite.join("sdk.mjs");
+    run_program(test, &suite, Path::new("node"), &[program.to_string_lossy().as_ref(), alias])
+        .await;
+}
+
+/// Runs `e2e/sdk-python/sdk.py` in the venv `cargo xtask test` made for `requirements-<tag>.txt`.
+async fn run_python(test: &str, tag: &str) {
+    let venv = repo_root().join(format!("target/e2e-venv/sdk-python-{tag}"));
+    let Some(python) = e2e_tool(test, venv.join("bin/python")) else { return };
+    let suite = repo_root().join("e2e/sdk-python");
+    let program = suite.join("sdk.py");
+    run_program(test, &suite, &python, &[program.to_string_lossy().as_ref()]).await;
+}
+
+/// Starts a server, runs `command args… URL` in `dir` and asserts that it exits 0.
+async fn run_program(test: &str, dir: &Path, command: &Path, args: &[&str]) {
+    let server = Server::start_with(&[]);
+    let started = Instant::now();
+    let child = tokio::process::Command::new(command)
+        .args(args)
+        .arg(&server.url)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Dropping the future on timeout drops the child; this kills it (our child, by handle).
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|error| panic!("{test}: could not start {}: {error}", command.display()));
+    let output = tokio::time::timeout(PROGRAM_TIMEOUT, child.wait_with_output()).await;
+    let elapsed = started.elapsed();
+    let output = match output {
+        Ok(output) => output.unwrap_or_else(|error| panic!("{test}: waiting failed: {error}")),
+        Err(_) => panic!("{test}: still running after {PROGRAM_TIMEOUT:?}; killed"),
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{test}: {} exited with {} after {elapsed:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        display(command, args),
+        output.status,
+    );
+    eprintln!("{test}: passed in {elapsed:?}");
+}
+
+fn display(command: &Path, args: &[&str]) -> String {
+    format!("{} {}", command.display(), args.join(" "))
+}
