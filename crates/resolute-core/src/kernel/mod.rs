@@ -77,6 +77,7 @@ pub fn execute(
                 park_until: *park_until,
                 drops,
                 lease_until: *lease_until,
+                now,
             };
             Reply::ClaimMessages(dispatch::claim(txn, request)?)
         }

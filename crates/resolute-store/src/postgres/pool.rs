@@ -73,7 +73,7 @@ impl PgStore {
             let (queue, kernel, connection) = (queue.clone(), kernel.clone(), connection.clone());
             std::thread::Builder::new()
                 .name(format!("resolute-pg-{index}"))
-                .spawn(move || serve(connection, kernel, queue))
+                .spawn(move || serve(index, connection, kernel, queue))
                 .map_err(|error| {
                     StoreError::Unavailable(format!("cannot start a thread: {error}"))
                 })?;
@@ -139,21 +139,23 @@ struct Connection {
     statements: RefCell<StatementCache>,
 }
 
-fn serve(config: postgres::Config, kernel: KernelConfig, queue: async_channel::Receiver<Request>) {
+fn serve(
+    index: usize,
+    config: postgres::Config,
+    kernel: KernelConfig,
+    queue: async_channel::Receiver<Request>,
+) {
     let mut connection: Option<Connection> = None;
-    let mut random = seed();
+    let mut random = seed(index);
     while let Ok(request) = queue.recv_blocking() {
         let result = handle(&config, &kernel, &mut connection, &request.job, &mut random);
         let _ = request.reply.try_send(result);
     }
 }
 
-fn seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.subsec_nanos())
-        .unwrap_or(1);
-    u64::from(nanos) | 1
+/// Jitter only has to differ between threads and nodes, not be unpredictable.
+fn seed(index: usize) -> u64 {
+    (u64::from(std::process::id()) << 16 ^ index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1
 }
 
 fn handle(
