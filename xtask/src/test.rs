@@ -14,10 +14,8 @@ use std::process::Command;
 use anyhow::{bail, Context};
 
 /// Debian packages the suites need, with a file that shows each is installed.
-const APT_PACKAGES: &[(&str, &str)] = &[
-    ("chromium", "/usr/bin/chromium"),
-    ("postgresql", "/usr/lib/postgresql"),
-];
+const APT_PACKAGES: &[(&str, &str)] =
+    &[("chromium", "/usr/bin/chromium"), ("postgresql", "/usr/lib/postgresql")];
 
 pub fn run(root: &Path, extra: &[String]) -> anyhow::Result<()> {
     install_apt_packages()?;

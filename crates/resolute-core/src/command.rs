@@ -34,6 +34,29 @@ pub struct Page {
     pub cursor: Option<String>,
 }
 
+/// Which lanes' messages a node takes. A single node takes all; with several nodes sharing one
+/// store, a node takes poll messages only for lanes where it holds a worker connection, so the
+/// node that can deliver a message is the one that claims it, and messages no node here can
+/// deliver never crowd the head of its scan.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum DueFilter {
+    #[default]
+    All,
+    /// Every non-poll lane, and these poll lanes.
+    PollLanesOnly(Vec<String>),
+}
+
+impl DueFilter {
+    pub fn admits(&self, lane: &str) -> bool {
+        match self {
+            DueFilter::All => true,
+            DueFilter::PollLanesOnly(lanes) => {
+                !lane.starts_with("poll:") || lanes.iter().any(|served| served == lane)
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PromiseQuery {
     pub state: Option<PromiseState>,
@@ -167,9 +190,10 @@ pub enum Command {
     Tick {
         limit: usize,
     },
-    /// Outbox rows due at `now`, at most `limit` (read only).
+    /// Outbox rows due at `now` on lanes `lanes` admits, at most `limit` (read only).
     DueMessages {
         limit: usize,
+        lanes: DueFilter,
     },
     /// Leases the claimed rows until `lease_until` (skipping any that changed or became moot),
     /// parks `parks` until `park_until` and deletes `drops`.

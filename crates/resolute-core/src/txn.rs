@@ -4,7 +4,7 @@
 //! apply one [`Write`] each. A backend must make its own earlier writes visible to later reads of
 //! the same transaction, because one command (a tick, a settlement cascade) reads what it wrote.
 
-use crate::command::{PromiseQuery, ScheduleQuery, TaskQuery};
+use crate::command::{DueFilter, PromiseQuery, ScheduleQuery, TaskQuery};
 use crate::model::{Callback, Message, MessageKey, Promise, Schedule, Task, TimerKind};
 use crate::reply::{LaneBacklog, Snapshot};
 use crate::time::Timestamp;
@@ -67,8 +67,14 @@ pub trait Txn {
     fn search_promises(&self, query: &PromiseQuery) -> TxnResult<Vec<Promise>>;
     fn search_tasks(&self, query: &TaskQuery) -> TxnResult<Vec<Task>>;
     fn search_schedules(&self, query: &ScheduleQuery) -> TxnResult<Vec<Schedule>>;
-    /// Outbox rows with `due_at <= now`, ordered by (due_at, key), at most `limit`.
-    fn due_messages(&self, now: Timestamp, limit: usize) -> TxnResult<Vec<Message>>;
+    /// Outbox rows with `due_at <= now` on lanes `lanes` admits, ordered by (due_at, key), at
+    /// most `limit`.
+    fn due_messages(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        lanes: &DueFilter,
+    ) -> TxnResult<Vec<Message>>;
     fn message(&self, key: &MessageKey) -> TxnResult<Option<Message>>;
     /// Undelivered messages grouped by lane, oldest `queued_at` first, at most `limit` lanes.
     fn lane_backlogs(&self, limit: usize) -> TxnResult<Vec<LaneBacklog>>;

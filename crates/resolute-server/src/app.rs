@@ -136,6 +136,11 @@ impl App {
         self.inner.messages_queued.notified().await
     }
 
+    /// Wakes the dispatcher as a commit that queued messages would (another node's, say).
+    pub fn wake_dispatcher(&self) {
+        self.inner.messages_queued.notify_one();
+    }
+
     /// Runs one command through the store and wakes the dispatcher if it queued messages.
     pub async fn execute(&self, command: Command, now: Timestamp) -> Result<Reply, StoreError> {
         let Executed { reply, queued_messages } = self.inner.store.execute(command, now).await?;

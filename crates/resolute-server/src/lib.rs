@@ -32,10 +32,14 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = App::new(store, Arc::new(SystemClock::default()), config);
-    // A single node owns every lease: attempts from before a restart are dead, so their messages
-    // are due again at once instead of after their leases expire.
-    if let Err(error) = app.execute(resolute_core::Command::ReleaseLeases, app.now()).await {
+    let app = App::new(store.clone(), Arc::new(SystemClock::default()), config);
+    if store.is_shared() {
+        // Other nodes' leases are live attempts: they expire on their own if their node died.
+        let woken = app.clone();
+        store.on_remote_change(Box::new(move || woken.wake_dispatcher()));
+    } else if let Err(error) = app.execute(resolute_core::Command::ReleaseLeases, app.now()).await {
+        // A single node owns every lease: attempts from before a restart are dead, so their
+        // messages are due again at once instead of after their leases expire.
         tracing::warn!(%error, "could not release leases left by the previous run");
     }
     let (stop_loops, loops_stopped) = watch::channel(false);

@@ -214,9 +214,14 @@ impl Txn for Faulty<'_> {
         self.check()?;
         self.inner.search_schedules(query)
     }
-    fn due_messages(&self, now: Timestamp, limit: usize) -> TxnResult<Vec<Message>> {
+    fn due_messages(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        lanes: &resolute_core::command::DueFilter,
+    ) -> TxnResult<Vec<Message>> {
         self.check()?;
-        self.inner.due_messages(now, limit)
+        self.inner.due_messages(now, limit, lanes)
     }
     fn message(&self, key: &MessageKey) -> TxnResult<Option<Message>> {
         self.check()?;

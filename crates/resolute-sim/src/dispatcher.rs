@@ -60,7 +60,9 @@ impl Dispatcher {
     /// Returns true when the batch was full, so another round may find more.
     fn round(&mut self, world: &mut World, network: &mut Network, peers: &Peers) -> bool {
         let limit = world.config.dispatch.batch;
-        let Ok(Reply::DueMessages(due)) = world.exec("disp", Command::DueMessages { limit }) else {
+        let lanes = Default::default();
+        let Ok(Reply::DueMessages(due)) = world.exec("disp", Command::DueMessages { limit, lanes })
+        else {
             return false;
         };
         let now = world.now;

@@ -23,6 +23,14 @@ pub trait Store: Send + Sync + 'static {
     fn execute(&self, command: Command, now: Timestamp) -> StoreFuture<'_, Executed>;
     /// A trivial round trip through the storage, for readiness.
     fn ping(&self) -> StoreFuture<'_, ()>;
+    /// Whether other nodes share this storage: then no node may release another's leases.
+    fn is_shared(&self) -> bool {
+        false
+    }
+    /// Calls `wake` when another node queued messages (a hint; a single-node store never does).
+    fn on_remote_change(&self, wake: Box<dyn Fn() + Send + Sync>) {
+        let _ = wake;
+    }
 }
 
 /// How many times in all a command is run when the store reports a write conflict.
@@ -125,8 +133,13 @@ impl Txn for Watching<'_> {
     ) -> TxnResult<Vec<resolute_core::Schedule>> {
         self.txn.search_schedules(query)
     }
-    fn due_messages(&self, now: Timestamp, limit: usize) -> TxnResult<Vec<resolute_core::Message>> {
-        self.txn.due_messages(now, limit)
+    fn due_messages(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        lanes: &resolute_core::command::DueFilter,
+    ) -> TxnResult<Vec<resolute_core::Message>> {
+        self.txn.due_messages(now, limit, lanes)
     }
     fn message(
         &self,

@@ -6,6 +6,8 @@ mod error;
 mod facade;
 mod mem;
 mod memstore;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 pub mod workload;
 
@@ -15,6 +17,8 @@ pub use facade::{
 };
 pub use mem::MemState;
 pub use memstore::MemStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PgConfig, PgStore};
 pub use sqlite::SqliteStore;
 
 #[cfg(test)]

@@ -281,8 +281,14 @@ impl Txn for MemState {
             .collect())
     }
 
-    fn due_messages(&self, now: Timestamp, limit: usize) -> TxnResult<Vec<Message>> {
-        let mut due: Vec<_> = self.outbox.iter().filter(|(_, m)| m.due_at <= now).collect();
+    fn due_messages(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        lanes: &resolute_core::command::DueFilter,
+    ) -> TxnResult<Vec<Message>> {
+        let mut due: Vec<_> =
+            self.outbox.iter().filter(|(_, m)| m.due_at <= now && lanes.admits(&m.lane)).collect();
         due.sort_by(|a, b| (a.1.due_at, a.0).cmp(&(b.1.due_at, b.0)));
         Ok(due.into_iter().take(limit).map(|(_, message)| message.clone()).collect())
     }

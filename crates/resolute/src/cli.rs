@@ -93,6 +93,14 @@ pub struct ServeArgs {
     /// SQLite database file (`:memory:` keeps nothing).
     #[arg(long, env = "RESONATE_STORAGE__SQLITE__PATH", default_value = "resolute.db")]
     pub storage_sqlite_path: PathBuf,
+    /// PostgreSQL connection URL (required with `--storage-type postgres`; it does not by itself
+    /// switch the type, as in Resonate).
+    #[arg(long, env = "RESONATE_STORAGE__POSTGRES__URL")]
+    pub storage_postgres_url: Option<String>,
+    /// PostgreSQL connections this node opens.
+    #[arg(long, env = "RESONATE_STORAGE__POSTGRES__POOL_SIZE", default_value_t = 10,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub storage_postgres_pool_size: u16,
     /// SQLite durability: `normal` survives kill -9 of the server, `full` also survives power loss.
     #[arg(long, env = "RESONATE_STORAGE__SQLITE__SYNCHRONOUS", default_value = "normal")]
     pub storage_sqlite_synchronous: SynchronousArg,

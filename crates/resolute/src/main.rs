@@ -70,17 +70,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(&args.level, args.log_format);
     raise_open_file_limit();
     let config = args.server_config()?;
-    anyhow::ensure!(
-        args.storage_type == "sqlite",
-        "storage type {:?} is not available in this build (supported: sqlite)",
-        args.storage_type
-    );
-    let synchronous = args.storage_sqlite_synchronous.into();
-    let store =
-        SqliteStore::open_with(&args.storage_sqlite_path, config.kernel.clone(), synchronous)
-            .with_context(|| format!("opening {}", args.storage_sqlite_path.display()))?;
-    tracing::info!(path = %args.storage_sqlite_path.display(), "sqlite store open");
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store = open_store(&args, &config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let mut config = config;
@@ -98,6 +88,37 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("resolute stopped");
         Ok(())
     })
+}
+
+/// Opens the storage `--storage-type` names; an unknown type or a missing URL stops the start.
+fn open_store(
+    args: &ServeArgs,
+    config: &resolute_server::ServerConfig,
+) -> anyhow::Result<Arc<dyn Store>> {
+    match args.storage_type.as_str() {
+        "sqlite" => {
+            let synchronous = args.storage_sqlite_synchronous.into();
+            let path = &args.storage_sqlite_path;
+            let store = SqliteStore::open_with(path, config.kernel.clone(), synchronous)
+                .with_context(|| format!("opening {}", path.display()))?;
+            tracing::info!(path = %path.display(), "sqlite store open");
+            Ok(Arc::new(store))
+        }
+        "postgres" => {
+            let url = args.storage_postgres_url.clone().context(
+                "--storage-type postgres needs --storage-postgres-url (RESONATE_STORAGE__POSTGRES__URL)",
+            )?;
+            let pool_size = usize::from(args.storage_postgres_pool_size);
+            let pg = resolute_store::PgConfig { url, pool_size };
+            let store = resolute_store::PgStore::open(&pg, config.kernel.clone())
+                .context("opening the PostgreSQL store")?;
+            tracing::info!(pool_size, "postgres store open");
+            Ok(Arc::new(store))
+        }
+        other => {
+            anyhow::bail!("invalid --storage-type {other:?}: expected \"sqlite\" or \"postgres\"")
+        }
+    }
 }
 
 /// Every connection is a file descriptor: lift the soft limit to the hard one, and say both.

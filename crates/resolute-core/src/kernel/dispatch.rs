@@ -15,6 +15,7 @@ pub(crate) struct ClaimRequest<'a> {
     pub park_until: Timestamp,
     pub drops: &'a [MessageKey],
     pub lease_until: Timestamp,
+    pub now: Timestamp,
 }
 
 pub(crate) fn claim(
@@ -40,7 +41,9 @@ pub(crate) fn claim(
         claimed.push(ClaimedMessage { key, address: message.address, version, attempts, body });
     }
     for key in request.parks {
-        if txn.message(key)?.is_some() {
+        // Only a row that is still due is parked: one another node leased meanwhile (its due time
+        // moved to the lease's end) keeps its lease, or the park would clobber a live attempt.
+        if txn.message(key)?.is_some_and(|message| message.due_at <= request.now) {
             txn.write(Write::DelayMessage { key: key.clone(), due_at: request.park_until })?;
         }
     }

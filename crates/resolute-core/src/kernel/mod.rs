@@ -65,7 +65,9 @@ pub fn execute(
         }
         Command::DebugSnap => Reply::DebugSnap(Box::new(txn.snapshot()?)),
         Command::Tick { limit } => Reply::Tick(tick::tick(txn, *limit, now, config)?),
-        Command::DueMessages { limit } => Reply::DueMessages(txn.due_messages(now, *limit)?),
+        Command::DueMessages { limit, lanes } => {
+            Reply::DueMessages(txn.due_messages(now, *limit, lanes)?)
+        }
         Command::OutboxBacklog { limit } => Reply::OutboxBacklog(txn.lane_backlogs(*limit)?),
         Command::OutboxMessage { key } => Reply::OutboxMessage(txn.message(key)?),
         Command::ClaimMessages { claims, parks, park_until, drops, lease_until } => {
@@ -75,6 +77,7 @@ pub fn execute(
                 park_until: *park_until,
                 drops,
                 lease_until: *lease_until,
+                now,
             };
             Reply::ClaimMessages(dispatch::claim(txn, request)?)
         }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use resolute_core::address::{Address, Cast};
-use resolute_core::command::DeliveryOutcome;
+use resolute_core::command::{DeliveryOutcome, DueFilter};
 use resolute_core::lanes::{retry_delay_ms, Lanes, Ticket};
 use resolute_core::model::Message;
 use resolute_core::planner::{Planner, Route};
@@ -168,7 +168,9 @@ impl Dispatcher {
     async fn round(self: &Arc<Self>) -> Result<bool, resolute_store::StoreError> {
         let now = self.app.now();
         let limit = self.config.batch;
-        let Reply::DueMessages(due) = self.app.execute(Command::DueMessages { limit }, now).await?
+        let lanes = self.lanes_to_take();
+        let Reply::DueMessages(due) =
+            self.app.execute(Command::DueMessages { limit, lanes }, now).await?
         else {
             return Ok(false);
         };
@@ -190,6 +192,16 @@ impl Dispatcher {
         };
         self.start_deliveries(claimed, plan.tickets);
         Ok(due.len() >= limit)
+    }
+
+    /// Every lane on a single node. With several nodes on one store, poll lanes only where a
+    /// worker is connected to this node: the node that can deliver a message claims it.
+    fn lanes_to_take(&self) -> DueFilter {
+        if self.app.store().is_shared() {
+            DueFilter::PollLanesOnly(self.app.registry().served_lanes())
+        } else {
+            DueFilter::All
+        }
     }
 
     /// A claimed row stays leased this long; after a crash its message becomes due again.

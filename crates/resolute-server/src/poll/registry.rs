@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use resolute_core::address::Cast;
+use resolute_core::address::{Address, Cast};
 use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Limits of the poll transport.
@@ -193,6 +193,23 @@ impl Registry {
             groups.by_group.iter().map(|(group, list)| (group.clone(), list.len())).collect();
         counts.sort();
         counts
+    }
+
+    /// The poll lanes some connection here can take: each group's anycast lane and each worker's
+    /// unicast lane.
+    pub fn served_lanes(&self) -> Vec<String> {
+        let groups = self.lock();
+        let mut lanes = Vec::new();
+        for (group, connections) in &groups.by_group {
+            let lane = |cast, id| Address::Poll { cast, group: group.clone(), id }.lane();
+            lanes.push(lane(Cast::Anycast, None));
+            for connection in connections {
+                lanes.push(lane(Cast::Unicast, Some(connection.worker.clone())));
+            }
+        }
+        lanes.sort();
+        lanes.dedup();
+        lanes
     }
 
     pub fn total_connections(&self) -> usize {

@@ -11,7 +11,7 @@ mod writes;
 
 use std::path::Path;
 
-use resolute_core::command::{PromiseQuery, ScheduleQuery, TaskQuery};
+use resolute_core::command::{DueFilter, PromiseQuery, ScheduleQuery, TaskQuery};
 use resolute_core::reply::Snapshot;
 use resolute_core::txn::TxnResult;
 use resolute_core::{
@@ -71,8 +71,13 @@ impl Txn for SqliteTxn<'_> {
     fn search_schedules(&self, query: &ScheduleQuery) -> TxnResult<Vec<Schedule>> {
         reads::search_schedules(self.conn, query)
     }
-    fn due_messages(&self, now: Timestamp, limit: usize) -> TxnResult<Vec<Message>> {
-        reads::due_messages(self.conn, now, limit)
+    fn due_messages(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        lanes: &DueFilter,
+    ) -> TxnResult<Vec<Message>> {
+        reads::due_messages(self.conn, now, limit, lanes)
     }
     fn message(&self, key: &MessageKey) -> TxnResult<Option<Message>> {
         reads::message(self.conn, key)

@@ -1,6 +1,6 @@
 //! The reads of `Txn` on SQLite: filters and orders only, each with its documented bound.
 
-use resolute_core::command::{PromiseQuery, ScheduleQuery, TaskQuery};
+use resolute_core::command::{DueFilter, PromiseQuery, ScheduleQuery, TaskQuery};
 use resolute_core::reply::Snapshot;
 use resolute_core::txn::TxnResult;
 use resolute_core::{
@@ -214,16 +214,34 @@ pub(crate) fn due_messages(
     conn: &Connection,
     now: Timestamp,
     limit: usize,
+    lanes: &DueFilter,
 ) -> TxnResult<Vec<Message>> {
+    let (filter, served) = match lanes {
+        DueFilter::All => ("", String::new()),
+        DueFilter::PollLanesOnly(served) => (
+            "AND (lane NOT LIKE 'poll:%' OR lane IN (SELECT value FROM json_each(?3)))",
+            serde_json::to_string(served).unwrap_or_else(|_| "[]".into()),
+        ),
+    };
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE due_at <= ?1 \
+        "SELECT {MESSAGE_COLUMNS} FROM outbox WHERE due_at <= ?1 {filter} \
          ORDER BY due_at, kind, ref_id, addr_key LIMIT ?2"
     );
     let mut statement = conn.prepare_cached(&sql).map_err(read_error)?;
-    let rows = statement
-        .query_map(params![now.ms(), limit_of(limit)], rows::message)
-        .map_err(read_error)?;
-    collect(rows)
+    let found = if filter.is_empty() {
+        collect(
+            statement
+                .query_map(params![now.ms(), limit_of(limit)], rows::message)
+                .map_err(read_error)?,
+        )
+    } else {
+        collect(
+            statement
+                .query_map(params![now.ms(), limit_of(limit), served], rows::message)
+                .map_err(read_error)?,
+        )
+    };
+    found
 }
 
 pub(crate) fn message(conn: &Connection, key: &MessageKey) -> TxnResult<Option<Message>> {

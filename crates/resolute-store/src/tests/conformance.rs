@@ -1,7 +1,7 @@
 //! One conformance suite, run against every backend: what each `Write` does and what each `Txn`
-//! read promises (filter, order, bound). A PostgreSQL backend joins by adding a factory.
+//! read promises (filter, order, bound): MemStore, SQLite (memory and file) and PostgreSQL.
 
-use resolute_core::command::{Page, PromiseQuery, ScheduleQuery, TaskQuery};
+use resolute_core::command::{DueFilter, Page, PromiseQuery, ScheduleQuery, TaskQuery};
 use resolute_core::txn::TxnResult;
 use resolute_core::{
     Callback, Listener, MessageBody, MessageKey, Promise, PromiseState, Schedule, Task, TaskState,
@@ -27,6 +27,36 @@ impl Backend for rusqlite::Connection {
     }
 }
 
+#[cfg(feature = "postgres")]
+impl Backend for std::cell::RefCell<postgres::Client> {
+    fn run(&self, f: &mut dyn FnMut(&mut dyn Txn) -> TxnResult<()>) -> TxnResult<()> {
+        crate::postgres::with_txn(&mut self.borrow_mut(), |txn| f(txn))
+    }
+}
+
+/// A fresh database on the test cluster, when PostgreSQL is installed. Under `RESOLUTE_E2E=1`
+/// (`cargo xtask test`, CI) a missing PostgreSQL fails the suite instead of skipping it.
+#[cfg(feature = "postgres")]
+fn postgres_backend() -> Option<Box<dyn Backend>> {
+    let required = std::env::var("RESOLUTE_E2E").is_ok_and(|value| value == "1");
+    let cluster = match resolute_testpg::PgCluster::shared() {
+        Ok(cluster) => cluster,
+        Err(error) if !required => {
+            eprintln!("SKIPPED the PostgreSQL backend: {error}");
+            return None;
+        }
+        Err(error) => panic!("PostgreSQL test cluster: {error}"),
+    };
+    let url = cluster.fresh_database().expect("fresh database");
+    let client = crate::postgres::open_client(&url).expect("postgres connection");
+    Some(Box::new(std::cell::RefCell::new(client)))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres_backend() -> Option<Box<dyn Backend>> {
+    None
+}
+
 /// Every backend, fresh. SQLite runs both in memory and on a file.
 fn backends() -> Vec<(&'static str, Box<dyn Backend>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -35,11 +65,13 @@ fn backends() -> Vec<(&'static str, Box<dyn Backend>, Option<tempfile::TempDir>)
     let memory =
         crate::sqlite::open_connection(std::path::Path::new(":memory:"), Default::default())
             .expect("sqlite");
-    vec![
+    let mut backends: Vec<(&'static str, Box<dyn Backend>, Option<tempfile::TempDir>)> = vec![
         ("mem", Box::new(MemStore::default()), None),
         ("sqlite-memory", Box::new(memory), None),
         ("sqlite-file", Box::new(file), Some(dir)),
-    ]
+    ];
+    backends.extend(postgres_backend().map(|backend| ("postgres", backend, None)));
+    backends
 }
 
 fn each(check: impl Fn(&str, &dyn Backend)) {
@@ -284,7 +316,7 @@ fn due_messages_are_ordered_parked_and_woken_by_lane() {
             vec![put("b", "l1", 2), put("a", "l1", 2), put("c", "l2", 1), put("d", "l2", 30)],
         );
         let due = |now, limit| {
-            read(backend, |t| t.due_messages(Timestamp(now), limit))
+            read(backend, |t| t.due_messages(Timestamp(now), limit, &DueFilter::All))
                 .into_iter()
                 .map(|m| m.key())
                 .collect::<Vec<_>>()
@@ -315,6 +347,41 @@ fn due_messages_are_ordered_parked_and_woken_by_lane() {
             (false, Timestamp(11), 1),
             "{name}"
         );
+    });
+}
+
+#[test]
+fn due_messages_of_poll_lanes_a_node_cannot_serve_are_left_out() {
+    each(|name, backend| {
+        let put = |id: &str, address: &str, lane: &str| Write::PutExecute {
+            task_id: id.into(),
+            version: 0,
+            address: address.into(),
+            lane: lane.into(),
+            due_at: Timestamp(1),
+        };
+        write_all(
+            backend,
+            vec![
+                put("a", "poll://any@mine", "poll:mine"),
+                put("b", "poll://any@theirs", "poll:theirs"),
+                put("c", "http://h/x", "http:http://h"),
+                put("d", "poll://uni@mine/w1", "poll:mine/w1"),
+            ],
+        );
+        let due = |lanes: DueFilter| {
+            let found = read(backend, |t| t.due_messages(Timestamp(5), 10, &lanes));
+            found.into_iter().map(|m| m.key()).collect::<Vec<_>>()
+        };
+        let all = vec![execute_key("a"), execute_key("b"), execute_key("c"), execute_key("d")];
+        assert_eq!(due(DueFilter::All), all, "{name}");
+        let served = DueFilter::PollLanesOnly(vec!["poll:mine".into(), "poll:mine/w1".into()]);
+        assert_eq!(
+            due(served),
+            vec![execute_key("a"), execute_key("c"), execute_key("d")],
+            "{name}"
+        );
+        assert_eq!(due(DueFilter::PollLanesOnly(vec![])), vec![execute_key("c")], "{name}");
     });
 }
 

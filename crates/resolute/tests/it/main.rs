@@ -9,6 +9,7 @@ mod dispatch;
 mod envelope;
 mod harness;
 mod hostile;
+mod postgres;
 mod promises;
 mod schedules;
 mod sdk;
