@@ -59,8 +59,13 @@ fn listen_until_stopped(config: &postgres::Config, running: &AtomicBool, wake: &
     }
 }
 
+/// Names the connection, so an operator (or a test) can find it in `pg_stat_activity`.
+const APPLICATION_NAME: &str = "resolute-listen";
+
 fn subscribe(config: &postgres::Config) -> Result<Client, String> {
-    let mut client = connect(config).map_err(|error| error.to_string())?;
+    let mut config = config.clone();
+    config.application_name(APPLICATION_NAME);
+    let mut client = connect(&config).map_err(|error| error.to_string())?;
     client.batch_execute(&format!("LISTEN {CHANNEL}")).map_err(|error| error.to_string())?;
     Ok(client)
 }
