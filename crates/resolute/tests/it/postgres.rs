@@ -228,3 +228,29 @@ fn terminate_listeners(database: &str) -> i64 {
     .join()
     .expect("terminate thread")
 }
+
+#[tokio::test]
+async fn nodes_started_at_once_on_an_empty_database_migrate_it_once() {
+    let Some(database) = database("concurrent_start") else { return };
+    // Each start blocks until the node prints its address, so start them on threads together.
+    let nodes: Vec<Server> = std::thread::scope(|scope| {
+        let starting: Vec<_> = (0..3).map(|_| scope.spawn(|| node(&database))).collect();
+        starting.into_iter().map(|handle| handle.join().expect("node started")).collect()
+    });
+    let client = reqwest::Client::new();
+    for (index, node) in nodes.iter().enumerate() {
+        let id = format!("started.{index}");
+        let data = json!({"id": id, "timeoutAt": FAR});
+        assert_eq!(rpc(&client, &node.url, "promise.create", data).await.0, 200);
+        let (status, body) = rpc(&client, &nodes[0].url, "promise.get", json!({"id": id})).await;
+        assert_eq!((status, &body["data"]["promise"]["state"]), (200, &json!("pending")));
+    }
+    let versions = std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&database, postgres::NoTls).expect("connect");
+        let rows = client.query("SELECT version FROM resolute_migrations ORDER BY version", &[]);
+        rows.expect("migrations table").iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>()
+    })
+    .join()
+    .expect("query thread");
+    assert_eq!(versions, vec![1], "each migration applied exactly once");
+}
