@@ -213,3 +213,38 @@ pub fn e2e_tool(test: &str, path: std::path::PathBuf) -> Option<std::path::PathB
     eprintln!("SKIPPED {test}: {} is missing (run `cargo xtask test`)", path.display());
     None
 }
+
+/// Runs an end-to-end program (`command args…` in `dir`) under `bound`, killing it (our child, by
+/// handle) if it overruns; it must exit 0, else its output is shown.
+pub async fn run_e2e_program(
+    test: &str,
+    dir: &std::path::Path,
+    command: &std::path::Path,
+    args: &[&str],
+    bound: Duration,
+) {
+    let started = Instant::now();
+    let shown = format!("{} {}", command.display(), args.join(" "));
+    let child = tokio::process::Command::new(command)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|error| panic!("{test}: could not start {shown}: {error}"));
+    let output = match tokio::time::timeout(bound, child.wait_with_output()).await {
+        Ok(output) => output.unwrap_or_else(|error| panic!("{test}: waiting failed: {error}")),
+        Err(_) => panic!("{test}: still running after {bound:?}; killed"),
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{test}: {shown} exited with {} after {:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status,
+        started.elapsed(),
+    );
+    eprintln!("{test}: passed in {:?}", started.elapsed());
+}
