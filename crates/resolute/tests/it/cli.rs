@@ -71,3 +71,40 @@ async fn a_config_file_sets_what_flags_and_environment_leave_unset() {
     assert!(!output.status.success(), "a bad value must stop the start");
     assert!(text(&output).contains("not a port"), "{}", text(&output));
 }
+
+/// Runs `command` for at most 10 s (a start that is not refused would serve for ever).
+fn output_within_10s(command: &mut Command) -> Output {
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().expect("wait").is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn listener_limits_of_zero_stop_the_start_with_the_setting_named() {
+    for flag in
+        ["--server-max-connections", "--server-header-read-timeout-ms", "--server-idle-timeout-ms"]
+    {
+        let output = output_within_10s(
+            Command::new(env!("CARGO_BIN_EXE_resolute"))
+                .args(["serve", "--storage-sqlite-path", ":memory:", "--server-port", "0"])
+                .args(["--observability-metrics-port", "0", flag, "0"]),
+        );
+        assert!(!output.status.success(), "{flag} 0 must stop the start");
+        assert!(text(&output).contains(flag), "{flag}: {}", text(&output));
+    }
+    let output = output_within_10s(
+        Command::new(env!("CARGO_BIN_EXE_resolute"))
+            .args(["serve", "--storage-sqlite-path", ":memory:", "--server-port", "0"])
+            .args(["--observability-metrics-port", "0"])
+            .env("RESONATE_SERVER__IDLE_TIMEOUT_MS", "0"),
+    );
+    assert!(!output.status.success(), "the environment is checked the same way");
+}
