@@ -35,6 +35,30 @@ async fn promises_can_be_created_read_and_searched() {
 }
 
 #[tokio::test]
+async fn search_all_follows_every_page_and_reports_progress() {
+    let server = Server::start_with(&[]);
+    for n in 0..250 {
+        let data =
+            serde_json::json!({"id": format!("all.{n:03}"), "timeoutAt": 4_000_000_000_000_i64});
+        assert_eq!(server.rpc("promise.create", data).await.0, 200);
+    }
+    let found = cli(&server, &["promises", "search", "--all", "--limit", "100"]);
+    assert!(found.status.success(), "{}", text(&found));
+    let answer: serde_json::Value = serde_json::from_slice(&found.stdout).expect("JSON answer");
+    let ids: Vec<&str> = answer["promises"]
+        .as_array()
+        .expect("promises")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 250, "every page followed");
+    assert_eq!((ids[0], ids[249]), ("all.000", "all.249"));
+    let progress = String::from_utf8_lossy(&found.stderr);
+    assert!(progress.contains("100 promises in 1 pages…"), "{progress}");
+    assert!(progress.contains("250 promises in 3 pages, done"), "{progress}");
+}
+
+#[tokio::test]
 async fn explain_and_doctor_say_why_work_is_not_moving() {
     let server = Server::start_with(&["--stuck-after-ms", "300"]);
     let doctor = cli(&server, &["doctor"]);
