@@ -37,9 +37,10 @@ pub fn start_probe(
         deadline: probe::PROBE_TIMEOUT * 2,
     };
     let probe_app = app.clone();
+    let misses = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     Some(app.supervisor().spawn(
         spec,
-        move || probe::iteration(probe_app.clone(), client.clone(), address),
+        move || probe::iteration(probe_app.clone(), client.clone(), address, misses.clone()),
         std::future::pending::<()>,
         shutdown,
     ))
