@@ -27,7 +27,9 @@ pub fn start_probe(
     local: std::net::SocketAddr,
     shutdown: watch::Receiver<bool>,
 ) -> Option<JoinHandle<()>> {
-    let client = reqwest::Client::builder().no_proxy().build().ok()?;
+    // No pooled connections: a kept-alive connection would be answered by a listener whose
+    // accept loop had died, which is exactly what the probe must notice.
+    let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).build().ok()?;
     let address = probe::probe_address(local);
     let spec = LoopSpec {
         name: "listener-probe",

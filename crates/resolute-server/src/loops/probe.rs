@@ -1,6 +1,7 @@
-//! The listener probe: an HTTP round trip to our own API every few seconds. The accept loop is
-//! not ours to supervise (axum runs it), so its liveness is measured from outside, the way a
-//! client sees it; a dead listener turns health red on the metrics port, which stays reachable.
+//! The listener probe: an HTTP round trip to our own API every few seconds, on a new connection
+//! each time. The accept loop reports its own failures (`listener.rs`); the probe measures what a
+//! client sees, whatever the cause (a wedged runtime, say); a dead listener turns health red on
+//! the metrics port, which stays reachable.
 
 use std::net::SocketAddr;
 use std::time::Duration;
