@@ -1,9 +1,10 @@
 //! One-shot reply slots from a storage thread back to the caller waiting for its command.
 //!
 //! A request allocates one of these per command, so it is kept light: a `futures` one-shot (one
-//! allocation, no event listeners) measured ~4k instructions per request cheaper than the bounded
-//! `async_channel` of capacity one it replaces. A dropped sender (a storage thread that exited or
-//! panicked) wakes the caller with `Closed`, so a wait is never left hanging.
+//! allocation, no event listeners) halved the instructions of the store hand-off (~2.5k fewer per
+//! request) against the bounded `async_channel` of capacity one it replaces. A dropped sender (a
+//! storage thread that exited or panicked) wakes the caller with `Closed`, so a wait is never left
+//! hanging.
 
 use std::future::Future;
 use std::pin::pin;
