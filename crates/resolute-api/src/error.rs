@@ -31,10 +31,9 @@ impl ApiError {
 
     /// The response envelope for this error; the HTTP status equals `status`.
     pub fn render(&self) -> Rendered {
-        let data = serde_json::Value::String(self.message.clone());
         Rendered {
             status: self.status,
-            body: envelope_bytes(&self.kind, &self.corr_id, self.status, data),
+            body: envelope_bytes(&self.kind, &self.corr_id, self.status, &self.message),
         }
     }
 }

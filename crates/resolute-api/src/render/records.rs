@@ -1,36 +1,62 @@
 //! The records of protocol §2 as JSON: Value, Promise, Task, Schedule.
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value as Json};
 
 use resolute_core::{Promise, Schedule, Task, TaskState, Value};
 
 /// `{headers?, data?}`: absent members are omitted, so an empty value is `{}`.
 pub(crate) fn value_json(value: &Value) -> Json {
-    let mut object = Map::new();
-    if let Some(headers) = &value.headers {
-        object.insert("headers".into(), json!(headers));
-    }
-    if let Some(data) = &value.data {
-        object.insert("data".into(), json!(data));
-    }
-    Json::Object(object)
+    to_json(&ValueRecord(value))
 }
 
-/// A promise; `settledAt` is omitted while pending.
-pub(crate) fn promise_json(promise: &Promise) -> Json {
-    let mut object = json!({
-        "id": promise.id,
-        "state": promise.state.as_str(),
-        "param": value_json(&promise.param),
-        "value": value_json(&promise.value),
-        "tags": promise.tags,
-        "timeoutAt": promise.timeout_at.ms(),
-        "createdAt": promise.created_at.ms(),
-    });
-    if let (Some(settled_at), Some(object)) = (promise.settled_at, object.as_object_mut()) {
-        object.insert("settledAt".into(), json!(settled_at.ms()));
+/// A value record written straight to the output, members in sorted order like a JSON map.
+struct ValueRecord<'a>(&'a Value);
+
+impl Serialize for ValueRecord<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(data) = &self.0.data {
+            map.serialize_entry("data", data)?;
+        }
+        if let Some(headers) = &self.0.headers {
+            map.serialize_entry("headers", headers)?;
+        }
+        map.end()
     }
-    object
+}
+
+/// A promise record; `settledAt` is omitted while pending. Serialized directly (no intermediate
+/// `Value` tree: building and dropping one cost more than the rest of rendering a reply), with
+/// keys in the sorted order a JSON map would give them, so the bytes match the wire format tests.
+pub(crate) struct PromiseRecord<'a>(pub(crate) &'a Promise);
+
+impl Serialize for PromiseRecord<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let promise = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("createdAt", &promise.created_at.ms())?;
+        map.serialize_entry("id", &promise.id)?;
+        map.serialize_entry("param", &ValueRecord(&promise.param))?;
+        if let Some(settled_at) = promise.settled_at {
+            map.serialize_entry("settledAt", &settled_at.ms())?;
+        }
+        map.serialize_entry("state", promise.state.as_str())?;
+        map.serialize_entry("tags", &promise.tags)?;
+        map.serialize_entry("timeoutAt", &promise.timeout_at.ms())?;
+        map.serialize_entry("value", &ValueRecord(&promise.value))?;
+        map.end()
+    }
+}
+
+/// A promise as a JSON value, for the replies still composed as values.
+pub(crate) fn promise_json(promise: &Promise) -> Json {
+    to_json(&PromiseRecord(promise))
+}
+
+/// Converts a record to a value. Records have string keys only, which cannot fail to convert.
+fn to_json(record: &impl Serialize) -> Json {
+    serde_json::to_value(record).unwrap_or(Json::Null)
 }
 
 pub(crate) fn promises_json(promises: &[Promise]) -> Json {

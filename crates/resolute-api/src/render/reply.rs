@@ -9,9 +9,9 @@ use resolute_core::reply::{
 };
 use resolute_core::Reply;
 
-use super::envelope_json;
 use super::records::{promise_json, promises_json, schedule_json, task_json};
 use super::snapshot::snapshot_json;
+use super::{envelope_json, Data};
 
 const PROMISE_NOT_FOUND: &str = "Promise not found";
 const AWAITED_NOT_FOUND: &str = "Awaited promise not found";
@@ -19,30 +19,31 @@ const TASK_NOT_FOUND: &str = "Task not found";
 const TASK_CONFLICT: &str = "Task version mismatch or invalid state";
 const SCHEDULE_NOT_FOUND: &str = "Schedule not found";
 
-type Answer = (u16, Json);
+type Answer<'a> = (u16, Data<'a>);
 
-fn ok(data: Json) -> Answer {
-    (200, data)
+fn ok(data: Json) -> Answer<'static> {
+    (200, Data::Json(data))
 }
 
-fn empty() -> Answer {
-    (200, json!({}))
+fn empty() -> Answer<'static> {
+    ok(json!({}))
 }
 
 /// An error answer: `data` is the message as a JSON string.
-fn error(status: u16, message: &str) -> Answer {
-    (status, Json::String(message.to_owned()))
+fn error(status: u16, message: &str) -> Answer<'static> {
+    (status, Data::Json(Json::String(message.to_owned())))
 }
 
-fn promise_data(promise: &resolute_core::Promise) -> Json {
-    json!({ "promise": promise_json(promise) })
+/// `200 {"promise": …}`, the answer of most promise operations.
+fn promise_ok(promise: &resolute_core::Promise) -> Answer<'_> {
+    (200, Data::Promise(promise))
 }
 
 /// The status and `data` for a reply; `corr_id` is echoed in a fenced action's inner envelope.
-pub(crate) fn status_and_data(corr_id: &str, reply: &Reply) -> Answer {
+pub(crate) fn status_and_data<'a>(corr_id: &str, reply: &'a Reply) -> Answer<'a> {
     match reply {
         Reply::PromiseGet(found) | Reply::PromiseSettle(found) => promise_found(found),
-        Reply::PromiseCreate(promise) => ok(promise_data(promise)),
+        Reply::PromiseCreate(promise) => promise_ok(promise),
         Reply::PromiseRegisterCallback(callback) => callback_answer(callback),
         Reply::PromiseRegisterListener(listener) => listener_answer(listener),
         Reply::PromiseSearch(found) => ok(page("promises", found, promise_json)),
@@ -78,16 +79,16 @@ pub(crate) fn status_and_data(corr_id: &str, reply: &Reply) -> Answer {
     }
 }
 
-fn promise_found(found: &PromiseReply) -> Answer {
+fn promise_found(found: &PromiseReply) -> Answer<'_> {
     match found {
-        PromiseReply::Found(promise) => ok(promise_data(promise)),
+        PromiseReply::Found(promise) => promise_ok(promise),
         PromiseReply::NotFound => error(404, PROMISE_NOT_FOUND),
     }
 }
 
-fn callback_answer(callback: &CallbackReply) -> Answer {
+fn callback_answer(callback: &CallbackReply) -> Answer<'_> {
     match callback {
-        CallbackReply::Registered(promise) => ok(promise_data(promise)),
+        CallbackReply::Registered(promise) => promise_ok(promise),
         CallbackReply::AwaitedNotFound => error(404, AWAITED_NOT_FOUND),
         CallbackReply::AwaiterNotFound => error(422, "Awaiter promise not found"),
         CallbackReply::AwaiterNotTargeted => {
@@ -114,7 +115,7 @@ fn acquired_data(acquired: &Acquired) -> Json {
     })
 }
 
-fn lease_answer(lease: &LeaseReply) -> Answer {
+fn lease_answer(lease: &LeaseReply) -> Answer<'_> {
     match lease {
         LeaseReply::Done => empty(),
         LeaseReply::NotFound => error(404, TASK_NOT_FOUND),
@@ -122,22 +123,22 @@ fn lease_answer(lease: &LeaseReply) -> Answer {
     }
 }
 
-fn listener_answer(listener: &ListenerReply) -> Answer {
+fn listener_answer(listener: &ListenerReply) -> Answer<'_> {
     match listener {
-        ListenerReply::Registered(promise) => ok(promise_data(promise)),
+        ListenerReply::Registered(promise) => promise_ok(promise),
         ListenerReply::AwaitedNotFound => error(404, AWAITED_NOT_FOUND),
     }
 }
 
-fn fulfill_answer(fulfill: &FulfillReply) -> Answer {
+fn fulfill_answer(fulfill: &FulfillReply) -> Answer<'_> {
     match fulfill {
-        FulfillReply::Fulfilled(promise) => ok(promise_data(promise)),
+        FulfillReply::Fulfilled(promise) => promise_ok(promise),
         FulfillReply::NotFound => error(404, TASK_NOT_FOUND),
         FulfillReply::Conflict => error(409, TASK_CONFLICT),
     }
 }
 
-fn halt_answer(halt: &HaltReply) -> Answer {
+fn halt_answer(halt: &HaltReply) -> Answer<'_> {
     match halt {
         HaltReply::Halted => empty(),
         HaltReply::NotFound => error(404, TASK_NOT_FOUND),
@@ -145,7 +146,7 @@ fn halt_answer(halt: &HaltReply) -> Answer {
     }
 }
 
-fn continue_answer(resume: &ContinueReply) -> Answer {
+fn continue_answer(resume: &ContinueReply) -> Answer<'_> {
     match resume {
         ContinueReply::Continued => empty(),
         ContinueReply::NotFound => error(404, TASK_NOT_FOUND),
@@ -153,7 +154,7 @@ fn continue_answer(resume: &ContinueReply) -> Answer {
     }
 }
 
-fn task_create_answer(create: &TaskCreateReply) -> Answer {
+fn task_create_answer(create: &TaskCreateReply) -> Answer<'_> {
     match create {
         TaskCreateReply::Acquired(acquired) => ok(acquired_data(acquired)),
         TaskCreateReply::Fulfilled { task, promise } => ok(json!({
@@ -166,7 +167,7 @@ fn task_create_answer(create: &TaskCreateReply) -> Answer {
     }
 }
 
-fn acquire_answer(acquire: &AcquireReply) -> Answer {
+fn acquire_answer(acquire: &AcquireReply) -> Answer<'_> {
     match acquire {
         AcquireReply::Acquired(acquired) => ok(acquired_data(acquired)),
         AcquireReply::NotFound => error(404, TASK_NOT_FOUND),
@@ -175,11 +176,13 @@ fn acquire_answer(acquire: &AcquireReply) -> Answer {
     }
 }
 
-fn suspend_answer(suspend: &SuspendReply) -> Answer {
+fn suspend_answer(suspend: &SuspendReply) -> Answer<'_> {
     match suspend {
         SuspendReply::Suspended => empty(),
         // 300 tells the worker to keep its lease and continue at once.
-        SuspendReply::Continue { preload } => (300, json!({ "preload": promises_json(preload) })),
+        SuspendReply::Continue { preload } => {
+            (300, Data::Json(json!({ "preload": promises_json(preload) })))
+        }
         SuspendReply::NotFound => error(404, TASK_NOT_FOUND),
         SuspendReply::Conflict => error(409, "Task is not acquired or version mismatch"),
         SuspendReply::AwaitedNotFound => error(422, AWAITED_NOT_FOUND),
@@ -187,16 +190,16 @@ fn suspend_answer(suspend: &SuspendReply) -> Answer {
 }
 
 /// The outer answer is 200 whatever the inner one is; the inner envelope echoes the outer corrId.
-fn fence_answer(corr_id: &str, fence: &FenceReply) -> Answer {
+fn fence_answer<'a>(corr_id: &str, fence: &'a FenceReply) -> Answer<'a> {
     match fence {
         FenceReply::Done { outcome, preload } => {
             let (kind, (status, data)) = match outcome {
-                FenceOutcome::Created(promise) => ("promise.create", ok(promise_data(promise))),
-                FenceOutcome::Settled(promise) => ("promise.settle", ok(promise_data(promise))),
+                FenceOutcome::Created(promise) => ("promise.create", promise_ok(promise)),
+                FenceOutcome::Settled(promise) => ("promise.settle", promise_ok(promise)),
                 FenceOutcome::SettleNotFound => ("promise.settle", error(404, PROMISE_NOT_FOUND)),
             };
             ok(json!({
-                "action": envelope_json(kind, corr_id, status, data),
+                "action": envelope_json(kind, corr_id, status, &data),
                 "preload": promises_json(preload),
             }))
         }

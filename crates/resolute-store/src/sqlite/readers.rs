@@ -17,6 +17,7 @@ use super::rows::sql_error;
 use super::SqliteTxn;
 use crate::error::StoreError;
 use crate::facade::{run_command, Executed};
+use crate::reply::{self, ReplyTx};
 
 /// Reader threads per store: reads are short, and the machine's cores also serve the writer.
 const READERS: usize = 2;
@@ -26,7 +27,7 @@ const QUEUE_CAPACITY: usize = 1024;
 struct ReadJob {
     command: Command,
     now: Timestamp,
-    reply: async_channel::Sender<Result<Executed, StoreError>>,
+    reply: ReplyTx<Executed>,
 }
 
 pub(crate) struct ReaderPool {
@@ -62,9 +63,9 @@ impl ReaderPool {
         command: Command,
         now: Timestamp,
     ) -> Result<Executed, StoreError> {
-        let (reply, answer) = async_channel::bounded(1);
+        let (reply, answer) = reply::slot();
         self.jobs.send(ReadJob { command, now, reply }).await.map_err(|_| StoreError::Closed)?;
-        answer.recv().await.map_err(|_| StoreError::Closed)?
+        reply::wait(answer).await
     }
 
     pub(crate) fn submit_blocking(
@@ -72,10 +73,10 @@ impl ReaderPool {
         command: Command,
         now: Timestamp,
     ) -> Result<Executed, StoreError> {
-        let (reply, answer) = async_channel::bounded(1);
+        let (reply, answer) = reply::slot();
         let job = ReadJob { command, now, reply };
         self.jobs.send_blocking(job).map_err(|_| StoreError::Closed)?;
-        answer.recv_blocking().map_err(|_| StoreError::Closed)?
+        reply::wait_blocking(answer)
     }
 }
 
@@ -88,7 +89,7 @@ impl Drop for ReaderPool {
 fn serve(connection: Connection, config: KernelConfig, queue: async_channel::Receiver<ReadJob>) {
     while let Ok(job) = queue.recv_blocking() {
         let result = read(&connection, &config, &job.command, job.now);
-        let _ = job.reply.try_send(result.map_err(StoreError::from));
+        reply::send(job.reply, result.map_err(StoreError::from));
     }
 }
 
