@@ -246,8 +246,9 @@ impl Dispatcher {
 
     /// The decision point that used to be silent in the field reports: say that a lane is full.
     fn warn_lane_blocked(&self, lanes: &Lanes, lane: &str, limit: usize, now: Timestamp) {
-        let report = lanes.reports(now).into_iter().find(|report| report.lane == lane);
-        let Some(report) = report.filter(|report| report.refused == 1) else {
+        // `lane` only comes here when a full episode began (the planner reports the first
+        // refusal since the lane last had room), however many messages the batch refused.
+        let Some(report) = lanes.reports(now).into_iter().find(|report| report.lane == lane) else {
             return;
         };
         // Once per lane per interval: a lane that fills and drains all day must not flood the log.
@@ -257,6 +258,7 @@ impl Dispatcher {
             warned.get(lane).is_some_and(|at| now.ms() - at.ms() < BLOCKED_WARN_INTERVAL_MS);
         if !recent && (warned.len() < LANES_REMEMBERED_MAX || warned.contains_key(lane)) {
             warned.insert(lane.to_owned(), now);
+            self.app.metrics().lane_episode("blocked");
             tracing::warn!(
                 lane,
                 active = report.active,

@@ -95,3 +95,6 @@ fn start_stuck_watch(
         shutdown,
     )
 }
+
+#[cfg(test)]
+mod tests;
