@@ -1,7 +1,8 @@
 //! The real background loops against a store that misbehaves on purpose (a test-only wrapper
 //! around MemStore; nothing of it is compiled outside `cfg(test)`): a dispatch pass that hangs for
 //! ever, a storm of storage errors, a store call that panics. Each time the loops must survive,
-//! say so where operators look, and dispatch must resume with every message delivered once.
+//! say so where operators look, and dispatch must resume with every message delivered once. And a
+//! stuck lane is reported once per episode.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
@@ -196,4 +197,35 @@ async fn a_panicking_dispatch_pass_is_restarted_and_dispatch_resumes() {
     assert_eq!(rig.receive(Duration::from_secs(30)).await, once_each());
     let (iterations, _, _) = rig.loop_figures("dispatcher");
     assert!(iterations >= 1, "the restarted loop completes passes");
+}
+
+/// F12 (work ready, nobody taking it) and the once-per-transition rule of incident 3: a poll group
+/// with no worker is reported `STUCK` once however many watch passes see it, then `RESUMED` once
+/// after a worker connects and the backlog drains.
+#[tokio::test(start_paused = true)]
+async fn a_poll_group_without_a_worker_is_stuck_once_then_resumed_once() {
+    let store = Arc::new(MemStore::new(KernelConfig { retry_timeout_ms: 3_600_000 }));
+    let clock = Arc::new(TokioClock { start: tokio::time::Instant::now() });
+    let config = ServerConfig { stuck_after: Duration::from_secs(2), ..Default::default() };
+    let app = App::new(store, clock, config);
+    app.execute(create("lonely"), app.now()).await.expect("create");
+    let (_stop, shutdown) = watch::channel(false);
+    crate::loops::start(&app, shutdown);
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let metrics = app.metrics();
+    assert_eq!(app.stuck_lanes().len(), 1, "the lane is stuck");
+    assert_eq!(app.stuck_lanes()[0].reason, "no worker connected");
+    let states = app.supervisor().states();
+    let watch = states.iter().find(|state| state.spec.name == "stuck-watch").expect("loop");
+    let iterations = watch.iterations.load(Ordering::Relaxed);
+    assert!(iterations >= 20, "many watch passes saw it: {iterations}");
+    assert_eq!(metrics.lane_episodes("stuck"), 1, "STUCK once per episode");
+    assert_eq!(metrics.lane_episodes("resumed"), 0);
+    let (_registration, mut deliveries) = app.registry().register("g", "w1").expect("worker");
+    let delivery = tokio::time::timeout(Duration::from_secs(10), deliveries.recv()).await;
+    delivery.expect("delivered once a worker connects").expect("delivery").mark_written();
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert!(app.stuck_lanes().is_empty(), "the lane drained");
+    assert_eq!(metrics.lane_episodes("resumed"), 1, "RESUMED once");
+    assert_eq!(metrics.lane_episodes("stuck"), 1, "and no new STUCK");
 }
