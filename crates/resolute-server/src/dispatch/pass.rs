@@ -138,11 +138,21 @@ impl Dispatcher {
     /// Makes parked messages due again on lanes that now have room (a worker connected, a slot
     /// freed), so they do not wait for their park to expire.
     async fn wake_parked_lanes(&self) -> Result<(), resolute_store::StoreError> {
-        let ready = self.planner().ready_lanes(|address| self.route_address(address));
+        let ready = self.lanes_to_wake();
         if ready.is_empty() {
             return Ok(());
         }
         self.app.execute(Command::WakeLanes { lanes: ready }, self.app.now()).await.map(|_| ())
+    }
+
+    /// Parked lanes that gained room. A lane whose target is failing is left out: `WakeLanes`
+    /// also makes its back-off rows due, and each failure frees a slot that would wake the lane
+    /// again, a hot loop at one instant that defeats the back-off. Its parks expire on their own.
+    fn lanes_to_wake(&self) -> Vec<String> {
+        let mut ready = self.planner().ready_lanes(|address| self.route_address(address));
+        let failing = self.failing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        ready.retain(|lane| !failing.get(lane).is_some_and(|streak| *streak > 0));
+        ready
     }
 
     fn reclaim_idle_slots(&self) {

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 
 use crate::app::App;
 use crate::config::ServerConfig;
-use crate::dispatch::tests::{create, TokioClock};
+use crate::dispatch::tests::{create, create_for, TokioClock};
 use crate::poll::Delivery;
 
 /// What the store does to the loops' commands (the test's own creates always go through).
@@ -30,6 +30,8 @@ enum Fault {
     Errors,
     /// Reading due messages panics.
     Panic,
+    /// Recording a delivery outcome (the ack) fails.
+    FailAcks,
 }
 
 struct FaultyStore {
@@ -56,6 +58,10 @@ impl Store for FaultyStore {
                 return Box::pin(async move { Err(error) });
             }
             Fault::Panic if due => panic!("injected store panic"),
+            Fault::FailAcks if matches!(command, Command::SettleDelivery { .. }) => {
+                let error = StoreError::Unavailable("disk I/O error (injected)".into());
+                return Box::pin(async move { Err(error) });
+            }
             Fault::Hang if due => return Box::pin(std::future::pending()),
             _ => {}
         }
@@ -228,4 +234,57 @@ async fn a_poll_group_without_a_worker_is_stuck_once_then_resumed_once() {
     assert!(app.stuck_lanes().is_empty(), "the lane drained");
     assert_eq!(metrics.lane_episodes("resumed"), 1, "RESUMED once");
     assert_eq!(metrics.lane_episodes("stuck"), 1, "and no new STUCK");
+}
+
+/// F6 (oban #1210: memory believed slots busy that the store showed available): the ack of every
+/// delivery fails to commit. Memory frees its slots anyway and the store stays the truth: each
+/// message comes back when its lease ends and goes out again, and once an ack commits the outbox
+/// is empty and nothing more is sent.
+#[tokio::test(start_paused = true)]
+async fn a_failed_ack_is_reconciled_from_the_store_not_lost_or_stuck_in_memory() {
+    let mut rig = rig(Fault::FailAcks).await;
+    assert_eq!(rig.receive(Duration::from_secs(10)).await, once_each(), "first deliveries");
+    rig.store.set(Fault::Off);
+    assert_eq!(rig.receive(Duration::from_secs(60)).await, once_each(), "redelivered once");
+    assert!(rig.receive(Duration::from_secs(60)).await.is_empty(), "then nothing more");
+    assert!(rig.store.inner.snapshot().messages.is_empty(), "the outbox agrees");
+}
+
+/// F15 and F14 (a bounded buffer between dispatcher and worker; a lane saturated at its limit):
+/// a worker that stops reading fills its stream buffer. The hand-off never blocks, so passes keep
+/// completing, another group is served at once, and when the worker reads again it gets every
+/// message: nothing waits on anything in a circle. (Written against the first version, this test
+/// never finished: each instant hand-off failure freed a slot, the freed slot woke the parked
+/// lane, and the wake made the back-off rows due again: a hot loop at one instant.)
+#[tokio::test(start_paused = true)]
+async fn a_worker_that_stops_reading_never_blocks_the_dispatcher_and_its_backlog_drains_later() {
+    let store = Arc::new(MemStore::new(KernelConfig { retry_timeout_ms: 3_600_000 }));
+    let clock = Arc::new(TokioClock { start: tokio::time::Instant::now() });
+    let app = App::new(store, clock, ServerConfig::default());
+    let (_slow, mut slow) = app.registry().register("g", "not-reading").expect("worker");
+    let (_fast, mut fast) = app.registry().register("h", "reading").expect("worker");
+    let backlog = app.registry().buffer() + 50;
+    for index in 0..backlog {
+        app.execute(create(&format!("slow.{index}")), app.now()).await.expect("create");
+    }
+    let (_stop, shutdown) = watch::channel(false);
+    crate::loops::start(&app, shutdown);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    app.execute(create_for("fast", "poll://any@h"), app.now()).await.expect("create");
+    let served = tokio::time::timeout(Duration::from_secs(2), fast.recv()).await;
+    served.expect("the other group is served at once").expect("delivery").mark_written();
+    let states = app.supervisor().states();
+    let dispatcher = states.iter().find(|state| state.spec.name == "dispatcher").expect("loop");
+    assert_eq!(dispatcher.overruns.load(Ordering::Relaxed), 0, "no pass waited on the buffer");
+    let mut received = std::collections::BTreeSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    while received.len() < backlog && tokio::time::Instant::now() < deadline {
+        let next = tokio::time::timeout(Duration::from_secs(1), slow.recv()).await;
+        if let Ok(Some(mut delivery)) = next {
+            delivery.mark_written();
+            let event: serde_json::Value = serde_json::from_str(&delivery.payload).unwrap();
+            received.insert(event["data"]["task"]["id"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    assert_eq!(received.len(), backlog, "the backlog drains once the worker reads again");
 }
