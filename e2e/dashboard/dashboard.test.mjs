@@ -112,6 +112,30 @@ async function checkStuck(page) {
   check(await page.locator("#banner-red").isHidden(), "stuck work is amber, not red");
 }
 
+/** A worker connects to the stuck group: the message goes out, the lane drains, amber clears. */
+async function checkStuckClears(page, stuckId) {
+  const worker = new AbortController();
+  const response = await fetch(`${server}/poll/nobody/w1`, { signal: worker.signal });
+  check(response.status === 200, "a worker connects to the stuck group");
+  const reader = response.body.getReader();
+  let seen = "";
+  const received = (async () => {
+    while (!seen.includes(stuckId)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+  })();
+  try {
+    await received;
+    check(seen.includes(stuckId), "the stuck task is delivered to the new worker");
+    await page.locator("#banner-amber").waitFor({ state: "hidden", timeout: STEP_TIMEOUT_MS });
+    check(true, "amber banner clears once the queue drains");
+  } finally {
+    worker.abort();
+  }
+}
+
 async function checkSearch(page, stuckId, okId, suffix) {
   await page.fill("#search-id", `dash.*.${suffix}`);
   await page.click("#search-form button[type=submit]");
@@ -212,6 +236,7 @@ async function main() {
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     console.log(`screenshot: ${SCREENSHOT}`);
+    await checkStuckClears(page, stuckId);
     await checkRed(page);
     await checkToken(page);
     check(errors.length === 0, `no script or asset errors${errors.length ? `: ${errors}` : ""}`);

@@ -44,7 +44,7 @@ struct Inner {
     supervisor: Supervisor,
     metrics: Metrics,
     stuck: std::sync::Mutex<Vec<StuckLane>>,
-    /// When the API listener stopped answering its own probe, if it has.
+    /// When the API listener stopped accepting or answering its own probe, if it has.
     listener_failing_since: std::sync::Mutex<Option<Timestamp>>,
     /// Set once the loops start; diagnostics ask it why a lane cannot move.
     dispatcher: std::sync::OnceLock<Arc<crate::dispatch::Dispatcher>>,

@@ -37,6 +37,36 @@ pub struct ServerConfig {
     pub rpc_timeout: Duration,
     /// Token verification (protocol §8); `None` accepts every request.
     pub auth: Option<Arc<Verifier>>,
+    /// Connection bounds of the API listener.
+    pub listener: ListenerLimits,
+}
+
+/// What one listener allows its clients: how many connections, and how long they may dawdle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListenerLimits {
+    /// Connections open at once (SSE streams included); beyond it a connection gets a 503.
+    pub max_connections: usize,
+    /// Longest a client may take to send a request's head, from accept (first request) or from
+    /// its first byte (later requests): a slowloris client is cut off after it.
+    pub header_read_timeout: Duration,
+    /// Longest a keep-alive connection may wait for its next request. A connection with a
+    /// response in progress (an SSE stream, say) is never idle.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        ListenerLimits {
+            // Well under the usual hard fd limits (the binary lifts the soft limit to the hard
+            // one), yet ample for thousands of SSE workers plus clients.
+            max_connections: 10_000,
+            // A real client sends its head in one packet; 10 s tolerates a very slow link.
+            header_read_timeout: Duration::from_secs(10),
+            // Ample for clients that reuse a connection between calls; an abandoned socket is
+            // reclaimed within a minute instead of holding a slot and an fd for ever.
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -55,6 +85,7 @@ impl Default for ServerConfig {
             rpc_in_flight_max: 4096,
             rpc_timeout: Duration::from_secs(30),
             auth: None,
+            listener: ListenerLimits::default(),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod dispatch;
 pub mod explain;
 pub mod http;
+pub mod listener;
 pub mod loops;
 pub mod metrics;
 pub mod poll;
@@ -50,7 +51,7 @@ pub async fn serve(
     if let Ok(local) = listener.local_addr() {
         loops.extend(loops::start_probe(&app, local, loops_stopped));
     }
-    let (draining, drain) = tokio::sync::oneshot::channel::<()>();
+    let (stop_accepting, accepting) = watch::channel(false);
     let registry = app.registry().clone();
     let signal = async move {
         shutdown.await;
@@ -58,30 +59,29 @@ pub async fn serve(
         // Open SSE streams would hold graceful shutdown for ever: end them (their undelivered
         // messages stay in the outbox for the next start).
         registry.close_all();
-        let _ = draining.send(());
+        let _ = stop_accepting.send(true);
     };
-    let server = axum::serve(listener, http::router(app.clone())).with_graceful_shutdown(signal);
+    let spec = listener::Spec { name: "api", limits: app.config().listener, reports_health: true };
+    let server = listener::run(listener, http::router(app.clone()), app.clone(), spec, accepting);
     let grace = app.config().shutdown_grace;
-    let result = tokio::select! {
-        result = server => result,
-        _ = async { let _ = drain.await; tokio::time::sleep(grace).await } => {
+    tokio::select! {
+        () = server => {}
+        () = async { signal.await; tokio::time::sleep(grace).await } => {
             tracing::warn!(?grace, "requests still in flight after the grace period; stopping anyway");
-            Ok(())
         }
-    };
+    }
     let _ = stop_loops.send(true);
     for handle in loops {
         let _ = tokio::time::timeout(grace, handle).await;
     }
-    result
+    Ok(())
 }
 
+/// Connections the metrics listener allows: scrapers and probes, not clients.
+const METRICS_MAX_CONNECTIONS: usize = 64;
+
 /// Serves `/metrics`; a bind failure is logged and the API keeps running, like the reference.
-fn spawn_metrics_listener(
-    app: App,
-    address: std::net::SocketAddr,
-    mut shutdown: watch::Receiver<bool>,
-) {
+fn spawn_metrics_listener(app: App, address: std::net::SocketAddr, stop: watch::Receiver<bool>) {
     tokio::spawn(async move {
         let listener = match TcpListener::bind(address).await {
             Ok(listener) => listener,
@@ -90,13 +90,11 @@ fn spawn_metrics_listener(
                 return;
             }
         };
-        let stopped = async move {
-            let _ = shutdown.changed().await;
+        let limits = config::ListenerLimits {
+            max_connections: METRICS_MAX_CONNECTIONS,
+            ..app.config().listener
         };
-        let served =
-            axum::serve(listener, http::metrics_router(app)).with_graceful_shutdown(stopped);
-        if let Err(error) = served.await {
-            tracing::error!(%error, "metrics listener failed");
-        }
+        let spec = listener::Spec { name: "metrics", limits, reports_health: false };
+        listener::run(listener, http::metrics_router(app.clone()), app, spec, stop).await;
     });
 }

@@ -51,6 +51,7 @@ pub struct Metrics {
     pub slots_reclaimed: Counter,
     pub lane_episodes: Family<EpisodeLabels, Counter>,
     pub poll_connections: Gauge,
+    pub listeners: ListenerMetrics,
     loops: LoopMetrics,
     stuck_oldest_ms: Family<LaneLabels, Gauge>,
 }
@@ -93,6 +94,7 @@ impl Default for Metrics {
             Family::default(),
         );
         let loops = LoopMetrics::register(r);
+        let listeners = ListenerMetrics::register(r);
         Metrics {
             registry,
             requests,
@@ -102,6 +104,7 @@ impl Default for Metrics {
             slots_reclaimed,
             lane_episodes,
             poll_connections,
+            listeners,
             loops,
             stuck_oldest_ms,
         }
@@ -133,6 +136,57 @@ impl LoopMetrics {
                 "Wall-clock ms of each loop's last completed iteration",
                 Family::default(),
             ),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerLabels {
+    /// `api` or `metrics`.
+    pub listener: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ListenerReasonLabels {
+    pub listener: &'static str,
+    pub reason: &'static str,
+}
+
+/// What the accept loops and their connections did (`listener/`).
+pub struct ListenerMetrics {
+    /// Failed `accept` calls by reason (`fd_exhausted`, `connection`, `other`).
+    pub accept_errors: Family<ListenerReasonLabels, Counter>,
+    pub accepted: Family<ListenerLabels, Counter>,
+    /// Connections answered 503 and closed because the listener was at its connection limit.
+    pub rejected: Family<ListenerLabels, Counter>,
+    /// Connections closed by the server for dawdling (`header` or `idle`).
+    pub timed_out: Family<ListenerReasonLabels, Counter>,
+    pub open: Family<ListenerLabels, Gauge>,
+}
+
+impl ListenerMetrics {
+    fn register(r: &mut Registry) -> ListenerMetrics {
+        ListenerMetrics {
+            accept_errors: registered(
+                r,
+                "listener_accept_errors",
+                "Failed accepts by reason; the loop backs off and keeps accepting",
+                Family::default(),
+            ),
+            accepted: registered(r, "listener_accepted", "Connections accepted", Family::default()),
+            rejected: registered(
+                r,
+                "listener_rejected",
+                "Connections refused with a 503 at the connection limit",
+                Family::default(),
+            ),
+            timed_out: registered(
+                r,
+                "listener_timed_out",
+                "Connections closed for a slow request head or idleness",
+                Family::default(),
+            ),
+            open: registered(r, "listener_connections", "Connections open", Family::default()),
         }
     }
 }

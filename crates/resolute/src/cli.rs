@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use resolute_core::KernelConfig;
 use resolute_server::auth::Verifier;
+use resolute_server::config::ListenerLimits;
 use resolute_server::ServerConfig;
 
 /// The `--log-format` values.
@@ -84,6 +85,21 @@ pub struct ServeArgs {
     /// URL workers are told to call back (`serverUrl` in execute messages).
     #[arg(long, env = "RESONATE_SERVER__URL")]
     pub server_url: Option<String>,
+    /// Connections the API listener keeps open at once (SSE streams count); past it a new
+    /// connection is answered 503 and closed.
+    #[arg(long, env = "RESONATE_SERVER__MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub server_max_connections: u32,
+    /// Milliseconds a client may take to send a request's head (from accept, or from the first
+    /// byte on a kept-alive connection) before it is disconnected: the slowloris bound.
+    #[arg(long, env = "RESONATE_SERVER__HEADER_READ_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub server_header_read_timeout_ms: u64,
+    /// Milliseconds a kept-alive connection may wait for its next request before it is closed;
+    /// a streaming response (SSE) is never idle.
+    #[arg(long, env = "RESONATE_SERVER__IDLE_TIMEOUT_MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub server_idle_timeout_ms: u64,
     /// Port of the Prometheus `/metrics` listener; 0 disables it.
     #[arg(long, env = "RESONATE_OBSERVABILITY__METRICS_PORT", default_value_t = 9090)]
     pub observability_metrics_port: u16,
@@ -160,6 +176,11 @@ impl ServeArgs {
             timeouts_interval: Duration::from_millis(self.timeouts_poll_interval),
             stuck_after: Duration::from_millis(self.stuck_after_ms),
             auth: self.auth()?,
+            listener: ListenerLimits {
+                max_connections: usize::try_from(self.server_max_connections).unwrap_or(usize::MAX),
+                header_read_timeout: Duration::from_millis(self.server_header_read_timeout_ms),
+                idle_timeout: Duration::from_millis(self.server_idle_timeout_ms),
+            },
             ..ServerConfig::default()
         })
     }

@@ -65,6 +65,9 @@ pub enum PromiseCommand {
         tags: Vec<String>,
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// Follow the cursor through every page (progress on stderr), not just the first.
+        #[arg(long)]
+        all: bool,
         #[command(flatten)]
         connection: Connection,
     },
@@ -82,6 +85,9 @@ pub enum TaskCommand {
         state: Option<String>,
         #[arg(long, default_value_t = 100)]
         limit: u32,
+        /// Follow the cursor through every page (progress on stderr), not just the first.
+        #[arg(long)]
+        all: bool,
         #[command(flatten)]
         connection: Connection,
     },
@@ -119,6 +125,9 @@ pub enum ScheduleCommand {
         tags: Vec<String>,
         #[arg(long, default_value_t = 10)]
         limit: u32,
+        /// Follow the cursor through every page (progress on stderr), not just the first.
+        #[arg(long)]
+        all: bool,
         #[command(flatten)]
         connection: Connection,
     },
@@ -133,6 +142,16 @@ pub struct Request<'a> {
 
 /// Sends one envelope; prints the answer's data; fails on a non-2xx status.
 pub async fn call(request: Request<'_>) -> anyhow::Result<()> {
+    let (status, body) = send(&request).await?;
+    println!("{}", serde_json::to_string_pretty(&body["data"])?);
+    if !status.is_success() && status.as_u16() != 300 {
+        bail!("{} answered {status}", request.kind);
+    }
+    Ok(())
+}
+
+/// Sends one envelope and returns the status and the whole answer.
+async fn send(request: &Request<'_>) -> anyhow::Result<(reqwest::StatusCode, Value)> {
     let mut head = json!({"corrId": "cli", "version": "2026-04-01"});
     if let Some(token) = &request.connection.token {
         head["auth"] = json!(token);
@@ -147,10 +166,44 @@ pub async fn call(request: Request<'_>) -> anyhow::Result<()> {
         .with_context(|| format!("cannot reach {url}"))?;
     let status = response.status();
     let body: Value = response.json().await.context("the server's answer is not JSON")?;
-    println!("{}", serde_json::to_string_pretty(&body["data"])?);
-    if !status.is_success() && status.as_u16() != 300 {
-        bail!("{} answered {status}", request.kind);
+    Ok((status, body))
+}
+
+/// Pages followed by `--all` at most: a million records at the largest page size.
+const SEARCH_PAGES_MAX: usize = 1_000;
+
+/// A search through every page (`cursor` after `cursor`), with progress on stderr; prints all the
+/// records found as one answer, `{field: [...]}`.
+pub async fn search_all(request: Request<'_>, field: &str) -> anyhow::Result<()> {
+    use std::io::{IsTerminal, Write};
+    let terminal = std::io::stderr().is_terminal();
+    let mut records = Vec::new();
+    let mut data = request.data.clone();
+    for page in 1..=SEARCH_PAGES_MAX {
+        let (status, body) = send(&Request { data: data.clone(), ..request }).await?;
+        if !status.is_success() {
+            println!("{}", serde_json::to_string_pretty(&body["data"])?);
+            bail!("{} answered {status} on page {page}", request.kind);
+        }
+        records.extend(body["data"][field].as_array().cloned().unwrap_or_default());
+        let cursor = body["data"]["cursor"].as_str().map(str::to_owned);
+        let more = if cursor.is_some() { "…" } else { ", done" };
+        let line = format!("{}: {} {field} in {page} pages{more}", request.kind, records.len());
+        if terminal {
+            eprint!("\r{line}");
+            let _ = std::io::stderr().flush();
+        } else {
+            eprintln!("{line}");
+        }
+        match cursor {
+            Some(cursor) => data["cursor"] = json!(cursor),
+            None => break,
+        }
     }
+    if terminal {
+        eprintln!();
+    }
+    println!("{}", serde_json::to_string_pretty(&json!({ field: records }))?);
     Ok(())
 }
 

@@ -4,8 +4,8 @@ use anyhow::bail;
 use serde_json::{json, Value};
 
 use crate::client::{
-    call, http, now_ms, tags, value, Connection, PromiseCommand, Request, ScheduleCommand,
-    TaskCommand,
+    call, http, now_ms, search_all, tags, value, Connection, PromiseCommand, Request,
+    ScheduleCommand, TaskCommand,
 };
 
 fn ms(duration: &humantime::Duration) -> i64 {
@@ -29,26 +29,37 @@ pub async fn promises(command: PromiseCommand) -> anyhow::Result<()> {
             let data = json!({"id": id, "state": state, "value": value(&data)?});
             (connection, "promise.settle", data)
         }
-        PromiseCommand::Search { state, tags: pairs, limit, connection } => {
+        PromiseCommand::Search { state, tags: pairs, limit, all, connection } => {
             let mut data = json!({"tags": tags(&pairs)?, "limit": limit});
             if let Some(state) = state {
                 data["state"] = json!(state);
             }
-            (connection, "promise.search", data)
+            let request = Request { connection: &connection, kind: "promise.search", data };
+            return search(request, all, "promises").await;
         }
     };
     call(Request { connection: &connection, kind, data }).await
 }
 
+/// One page, or with `--all` every page with progress.
+async fn search(request: Request<'_>, all: bool, field: &str) -> anyhow::Result<()> {
+    if all {
+        search_all(request, field).await
+    } else {
+        call(request).await
+    }
+}
+
 pub async fn tasks(command: TaskCommand) -> anyhow::Result<()> {
     let (connection, kind, data) = match command {
         TaskCommand::Get { id, connection } => (connection, "task.get", json!({"id": id})),
-        TaskCommand::Search { state, limit, connection } => {
+        TaskCommand::Search { state, limit, all, connection } => {
             let mut data = json!({"limit": limit});
             if let Some(state) = state {
                 data["state"] = json!(state);
             }
-            (connection, "task.search", data)
+            let request = Request { connection: &connection, kind: "task.search", data };
+            return search(request, all, "tasks").await;
         }
     };
     call(Request { connection: &connection, kind, data }).await
@@ -68,8 +79,10 @@ pub async fn schedules(command: ScheduleCommand) -> anyhow::Result<()> {
         ScheduleCommand::Delete { id, connection } => {
             (connection, "schedule.delete", json!({"id": id}))
         }
-        ScheduleCommand::Search { tags: pairs, limit, connection } => {
-            (connection, "schedule.search", json!({"tags": tags(&pairs)?, "limit": limit}))
+        ScheduleCommand::Search { tags: pairs, limit, all, connection } => {
+            let data = json!({"tags": tags(&pairs)?, "limit": limit});
+            let request = Request { connection: &connection, kind: "schedule.search", data };
+            return search(request, all, "schedules").await;
         }
     };
     call(Request { connection: &connection, kind, data }).await

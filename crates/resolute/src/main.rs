@@ -68,8 +68,9 @@ fn dev_defaults(mut args: ServeArgs) -> ServeArgs {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(&args.level, args.log_format);
-    raise_open_file_limit();
+    let open_files = raise_open_file_limit();
     let config = args.server_config()?;
+    warn_if_fds_below_connections(open_files, config.listener.max_connections);
     let store = open_store(&args, &config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
@@ -121,16 +122,38 @@ fn open_store(
     }
 }
 
-/// Every connection is a file descriptor: lift the soft limit to the hard one, and say both.
-fn raise_open_file_limit() {
+/// Every connection is a file descriptor: lift the soft limit to the hard one, say both, and
+/// return the limit now in force.
+fn raise_open_file_limit() -> Option<u64> {
     let before = rlimit::Resource::NOFILE.get();
     match (before, rlimit::increase_nofile_limit(u64::MAX)) {
         (Ok((soft_before, hard)), Ok(soft)) => {
             tracing::info!(soft_before, soft, hard, "open-file limit");
+            Some(soft)
         }
         (_, Err(error)) | (Err(error), _) => {
             tracing::warn!(%error, "could not read or raise the open-file limit");
+            None
         }
+    }
+}
+
+/// File descriptors the server needs besides client connections (store files, listeners, push
+/// connections, the runtime), as a rough allowance.
+const FDS_BESIDES_CONNECTIONS: u64 = 256;
+
+/// The connection limit cannot protect the process if accept runs out of fds first: say so.
+/// Not an error: the accept loop survives fd exhaustion, it just answers nobody meanwhile.
+fn warn_if_fds_below_connections(open_files: Option<u64>, max_connections: usize) {
+    let wanted =
+        u64::try_from(max_connections).unwrap_or(u64::MAX).saturating_add(FDS_BESIDES_CONNECTIONS);
+    if let Some(limit) = open_files.filter(|limit| *limit < wanted) {
+        tracing::warn!(
+            open_file_limit = limit,
+            max_connections,
+            "the open-file limit is below --server-max-connections plus {FDS_BESIDES_CONNECTIONS}: \
+             accept may fail with EMFILE before the connection limit is reached"
+        );
     }
 }
 

@@ -11,7 +11,7 @@ use resolute_core::{Command, Reply};
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::metrics::{DeliveryLabels, Metrics};
+use crate::metrics::{DeliveryLabels, ListenerLabels, ListenerReasonLabels, Metrics};
 use crate::supervisor::LoopReport;
 
 /// How long `/health?queues=1` waits for the outbox backlog before answering without it.
@@ -31,10 +31,7 @@ pub async fn health(State(app): State<App>, RawQuery(query): RawQuery) -> Respon
         .collect();
     let mut body = json!({
         "status": if healthy { "ok" } else { "stale" },
-        "listener": match listener_down {
-            None => json!({"ok": true}),
-            Some(since) => json!({"ok": false, "failingSince": since.ms()}),
-        },
+        "listener": listener_json(&app, listener_down),
         "loops": loops.iter().map(loop_json).collect::<Vec<_>>(),
         // The server's own clock, so a dashboard can turn the timestamps above into ages.
         "now": app.now().ms(),
@@ -52,6 +49,27 @@ pub async fn health(State(app): State<App>, RawQuery(query): RawQuery) -> Respon
         body["queues"] = queues_json(&app).await;
     }
     answer(healthy, body)
+}
+
+/// The API listener: answering or failing since when, its open connections and accept errors.
+fn listener_json(app: &App, failing_since: Option<resolute_core::Timestamp>) -> Value {
+    let metrics = &app.metrics().listeners;
+    let open = metrics.open.get(&ListenerLabels { listener: "api" }).map_or(0, |gauge| gauge.get());
+    let accept_errors: u64 = ["fd_exhausted", "memory", "other"]
+        .into_iter()
+        .map(|reason| ListenerReasonLabels { listener: "api", reason })
+        .map(|labels| metrics.accept_errors.get(&labels).map_or(0, |counter| counter.get()))
+        .sum();
+    let mut listener = json!({
+        "ok": failing_since.is_none(),
+        "openConnections": open,
+        "maxConnections": app.config().listener.max_connections,
+        "acceptErrors": accept_errors,
+    });
+    if let Some(since) = failing_since {
+        listener["failingSince"] = json!(since.ms());
+    }
+    listener
 }
 
 /// Cumulative delivery outcomes since start, summed over transports; a dashboard derives rates.

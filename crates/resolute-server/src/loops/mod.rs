@@ -27,7 +27,9 @@ pub fn start_probe(
     local: std::net::SocketAddr,
     shutdown: watch::Receiver<bool>,
 ) -> Option<JoinHandle<()>> {
-    let client = reqwest::Client::builder().no_proxy().build().ok()?;
+    // No pooled connections: a kept-alive connection would be answered by a listener whose
+    // accept loop had died, which is exactly what the probe must notice.
+    let client = reqwest::Client::builder().no_proxy().pool_max_idle_per_host(0).build().ok()?;
     let address = probe::probe_address(local);
     let spec = LoopSpec {
         name: "listener-probe",
@@ -35,9 +37,10 @@ pub fn start_probe(
         deadline: probe::PROBE_TIMEOUT * 2,
     };
     let probe_app = app.clone();
+    let misses = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
     Some(app.supervisor().spawn(
         spec,
-        move || probe::iteration(probe_app.clone(), client.clone(), address),
+        move || probe::iteration(probe_app.clone(), client.clone(), address, misses.clone()),
         std::future::pending::<()>,
         shutdown,
     ))

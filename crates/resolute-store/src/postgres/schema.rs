@@ -17,11 +17,19 @@ const MIGRATION_LOCK: i64 = 0x7265_736f_6c75_7465;
 pub(crate) fn migrate(client: &mut Client) -> Result<(), StoreError> {
     let mut tx = client.transaction().map_err(unavailable)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(unavailable)?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS resolute_migrations \
-         (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-    )
-    .map_err(unavailable)?;
+    // Checked first, because `CREATE TABLE IF NOT EXISTS` on an existing table sends a NOTICE
+    // that the client library logs at every start of every node.
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('resolute_migrations') IS NOT NULL", &[])
+        .map_err(unavailable)?
+        .get(0);
+    if !exists {
+        tx.batch_execute(
+            "CREATE TABLE resolute_migrations \
+             (version BIGINT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        )
+        .map_err(unavailable)?;
+    }
     let row = tx
         .query_one("SELECT COALESCE(MAX(version), 0) FROM resolute_migrations", &[])
         .map_err(unavailable)?;

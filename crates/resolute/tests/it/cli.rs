@@ -35,6 +35,30 @@ async fn promises_can_be_created_read_and_searched() {
 }
 
 #[tokio::test]
+async fn search_all_follows_every_page_and_reports_progress() {
+    let server = Server::start_with(&[]);
+    for n in 0..250 {
+        let data =
+            serde_json::json!({"id": format!("all.{n:03}"), "timeoutAt": 4_000_000_000_000_i64});
+        assert_eq!(server.rpc("promise.create", data).await.0, 200);
+    }
+    let found = cli(&server, &["promises", "search", "--all", "--limit", "100"]);
+    assert!(found.status.success(), "{}", text(&found));
+    let answer: serde_json::Value = serde_json::from_slice(&found.stdout).expect("JSON answer");
+    let ids: Vec<&str> = answer["promises"]
+        .as_array()
+        .expect("promises")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 250, "every page followed");
+    assert_eq!((ids[0], ids[249]), ("all.000", "all.249"));
+    let progress = String::from_utf8_lossy(&found.stderr);
+    assert!(progress.contains("100 promises in 1 pages…"), "{progress}");
+    assert!(progress.contains("250 promises in 3 pages, done"), "{progress}");
+}
+
+#[tokio::test]
 async fn explain_and_doctor_say_why_work_is_not_moving() {
     let server = Server::start_with(&["--stuck-after-ms", "300"]);
     let doctor = cli(&server, &["doctor"]);
@@ -70,4 +94,41 @@ async fn a_config_file_sets_what_flags_and_environment_leave_unset() {
         .expect("run");
     assert!(!output.status.success(), "a bad value must stop the start");
     assert!(text(&output).contains("not a port"), "{}", text(&output));
+}
+
+/// Runs `command` for at most 10 s (a start that is not refused would serve for ever).
+fn output_within_10s(command: &mut Command) -> Output {
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().expect("wait").is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn listener_limits_of_zero_stop_the_start_with_the_setting_named() {
+    for flag in
+        ["--server-max-connections", "--server-header-read-timeout-ms", "--server-idle-timeout-ms"]
+    {
+        let output = output_within_10s(
+            Command::new(env!("CARGO_BIN_EXE_resolute"))
+                .args(["serve", "--storage-sqlite-path", ":memory:", "--server-port", "0"])
+                .args(["--observability-metrics-port", "0", flag, "0"]),
+        );
+        assert!(!output.status.success(), "{flag} 0 must stop the start");
+        assert!(text(&output).contains(flag), "{flag}: {}", text(&output));
+    }
+    let output = output_within_10s(
+        Command::new(env!("CARGO_BIN_EXE_resolute"))
+            .args(["serve", "--storage-sqlite-path", ":memory:", "--server-port", "0"])
+            .args(["--observability-metrics-port", "0"])
+            .env("RESONATE_SERVER__IDLE_TIMEOUT_MS", "0"),
+    );
+    assert!(!output.status.success(), "the environment is checked the same way");
 }

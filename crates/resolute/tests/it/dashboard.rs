@@ -1,12 +1,11 @@
 //! The operator dashboard: served by the binary itself, and driven in a real headless chromium by
 //! `e2e/dashboard/dashboard.test.mjs` (loops, banners, queues, search, detail, token).
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::harness::{e2e_tool, repo_root, Server};
+use crate::harness::{e2e_tool, repo_root, run_e2e_program, Server};
 
 /// The script bounds itself at 60 s; this is the backstop should it ignore its own bound.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
@@ -76,29 +75,8 @@ async fn dashboard_in_chromium() {
     let Some(_) = e2e_tool(test, suite.join("node_modules/playwright-core")) else { return };
     let Some(_) = e2e_tool(test, "/usr/bin/chromium".into()) else { return };
     let server = Server::start_with(&["--stuck-after-ms", "500"]);
-    let started = Instant::now();
-    let child = tokio::process::Command::new("node")
-        .arg(suite.join("dashboard.test.mjs"))
-        .arg(&server.url)
-        .current_dir(&suite)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Dropping the future on timeout drops the child; this kills it (our child, by handle).
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|error| panic!("{test}: could not start node: {error}"));
-    let output = match tokio::time::timeout(BROWSER_TIMEOUT, child.wait_with_output()).await {
-        Ok(output) => output.unwrap_or_else(|error| panic!("{test}: waiting failed: {error}")),
-        Err(_) => panic!("{test}: still running after {BROWSER_TIMEOUT:?}; killed"),
-    };
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "{test}: exited with {} after {:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        output.status,
-        started.elapsed(),
-    );
-    eprintln!("{test}: passed in {:?}", started.elapsed());
+    let script = suite.join("dashboard.test.mjs");
+    let args = [script.to_string_lossy().into_owned(), server.url.clone()];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_e2e_program(test, &suite, std::path::Path::new("node"), &args, BROWSER_TIMEOUT).await;
 }

@@ -13,6 +13,8 @@ pub struct Server {
     pub client: reqwest::Client,
     dir: tempfile::TempDir,
     extra: Vec<String>,
+    /// A program the server runs under (`prlimit …`), which must exec it (same PID).
+    wrapper: Vec<String>,
 }
 
 /// How long a freshly spawned server may take to print its listening line.
@@ -25,9 +27,16 @@ impl Server {
     }
 
     pub fn start_with(extra: &[&str]) -> Server {
+        Server::start_wrapped(&[], extra)
+    }
+
+    /// Starts the server under `wrapper` (e.g. `prlimit --nofile=64:64`), which must exec it so
+    /// the PID stays the server's.
+    pub fn start_wrapped(wrapper: &[&str], extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let extra = extra.iter().map(|flag| flag.to_string()).collect();
-        Server::spawn(dir, extra)
+        let wrapper = wrapper.iter().map(|word| word.to_string()).collect();
+        Server::spawn(dir, extra, wrapper)
     }
 
     /// Kills the process with SIGKILL (no shutdown at all) and starts a new one on the same
@@ -37,7 +46,8 @@ impl Server {
         let _ = self.child.wait();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
         let extra = std::mem::take(&mut self.extra);
-        Server::spawn(dir, extra)
+        let wrapper = std::mem::take(&mut self.wrapper);
+        Server::spawn(dir, extra, wrapper)
     }
 
     /// The server's process id (for /proc figures).
@@ -59,11 +69,24 @@ impl Server {
         None
     }
 
-    fn spawn(dir: tempfile::TempDir, extra: Vec<String>) -> Server {
+    fn spawn(dir: tempfile::TempDir, extra: Vec<String>, wrapper: Vec<String>) -> Server {
         let db = dir.path().join("test.db");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_resolute"))
-            .args(["serve", "--server-port", "0", "--server-bind", "127.0.0.1"])
-            .args(["--observability-metrics-port", "0", "--storage-sqlite-path"])
+        let binary = env!("CARGO_BIN_EXE_resolute");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
+        command.args(["serve", "--server-port", "0", "--server-bind", "127.0.0.1"]);
+        // A test that wants the metrics listener passes its own port.
+        if !extra.iter().any(|flag| flag == "--observability-metrics-port") {
+            command.args(["--observability-metrics-port", "0"]);
+        }
+        let mut child = command
+            .arg("--storage-sqlite-path")
             .arg(&db)
             .args(&extra)
             .env(
@@ -79,7 +102,7 @@ impl Server {
             .timeout(Duration::from_secs(10))
             .build()
             .expect("http client");
-        Server { child, url, client, dir, extra }
+        Server { child, url, client, dir, extra, wrapper }
     }
 
     /// Sends one envelope; returns the HTTP status and the parsed body.
@@ -212,4 +235,39 @@ pub fn e2e_tool(test: &str, path: std::path::PathBuf) -> Option<std::path::PathB
     }
     eprintln!("SKIPPED {test}: {} is missing (run `cargo xtask test`)", path.display());
     None
+}
+
+/// Runs an end-to-end program (`command args…` in `dir`) under `bound`, killing it (our child, by
+/// handle) if it overruns; it must exit 0, else its output is shown.
+pub async fn run_e2e_program(
+    test: &str,
+    dir: &std::path::Path,
+    command: &std::path::Path,
+    args: &[&str],
+    bound: Duration,
+) {
+    let started = Instant::now();
+    let shown = format!("{} {}", command.display(), args.join(" "));
+    let child = tokio::process::Command::new(command)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|error| panic!("{test}: could not start {shown}: {error}"));
+    let output = match tokio::time::timeout(bound, child.wait_with_output()).await {
+        Ok(output) => output.unwrap_or_else(|error| panic!("{test}: waiting failed: {error}")),
+        Err(_) => panic!("{test}: still running after {bound:?}; killed"),
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{test}: {shown} exited with {} after {:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status,
+        started.elapsed(),
+    );
+    eprintln!("{test}: passed in {:?}", started.elapsed());
 }

@@ -1,6 +1,6 @@
 //! Hostile input over real HTTP: garbage, deep nesting, huge numbers, invalid UTF-8, duplicate
-//! keys and a slowloris client. Never a 5xx for a client mistake, never a hang, and the server
-//! keeps serving everyone else.
+//! keys and slowloris clients. Never a 5xx for a client mistake, never a hang, the server keeps
+//! serving everyone else, and a client that never finishes its request head is cut off.
 
 use std::io::Write;
 use std::time::Duration;
@@ -74,4 +74,64 @@ async fn a_slowloris_client_does_not_hold_up_others() {
         assert_eq!(answer.expect("answered while a slow client trickles").0, 404);
     }
     let _ = slow.join();
+}
+
+/// Whether the server has closed `stream` (EOF or reset) within `wait`.
+fn closed_within(stream: &mut std::net::TcpStream, wait: Duration) -> bool {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + wait;
+    let mut buffer = [0_u8; 64];
+    while std::time::Instant::now() < deadline {
+        let _ = stream.set_read_timeout(Some(Duration::from_millis(100)));
+        match stream.read(&mut buffer) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(error) if error.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+#[tokio::test]
+async fn a_request_head_that_never_ends_is_cut_off_at_the_header_timeout() {
+    let server = Server::start_with(&["--server-header-read-timeout-ms", "500"]);
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let (half, dribble) = (address.clone(), address);
+    // Half a header line, then silence.
+    let silent = std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(half).expect("connect");
+        stream.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Le").expect("send");
+        let started = std::time::Instant::now();
+        (closed_within(&mut stream, Duration::from_secs(5)), started.elapsed())
+    });
+    // A byte every 50 ms, for ever: bytes arriving do not extend the bound.
+    let dribbling = std::thread::spawn(move || {
+        let mut stream = std::net::TcpStream::connect(dribble).expect("connect");
+        let started = std::time::Instant::now();
+        for byte in b"GET / HTTP/1.1\r\nX-Slow: ".iter().chain(std::iter::repeat(&b'a')) {
+            if stream.write_all(&[*byte]).is_err() || started.elapsed() > Duration::from_secs(5) {
+                break;
+            }
+            if closed_within(&mut stream, Duration::from_millis(50)) {
+                break;
+            }
+        }
+        started.elapsed()
+    });
+    for _ in 0..10 {
+        let answer = tokio::time::timeout(
+            Duration::from_secs(2),
+            server.rpc("promise.get", json!({"id": "x"})),
+        )
+        .await;
+        assert_eq!(answer.expect("answered while slow clients hang on").0, 404);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (closed, after) = silent.join().expect("silent client");
+    assert!(closed, "a half-sent head is cut off");
+    assert!(after < Duration::from_millis(2_000), "cut off after {after:?}");
+    let dribbled = dribbling.join().expect("dribbling client");
+    assert!(dribbled < Duration::from_millis(2_000), "a dribbler is cut off, after {dribbled:?}");
 }

@@ -9,6 +9,7 @@ mod dispatch;
 mod envelope;
 mod harness;
 mod hostile;
+mod listener;
 mod postgres;
 mod promises;
 mod schedules;

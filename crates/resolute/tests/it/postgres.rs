@@ -1,7 +1,8 @@
 //! Several resolute nodes on one PostgreSQL database: producers on every node, SSE workers on some,
-//! one node killed mid-run. Every task is delivered and fulfilled, none twice (apart from the
-//! killed node's own unfinished attempts, which must be redelivered), and work created on a node
-//! without workers reaches a worker on another node promptly.
+//! one node killed mid-run. Every task is delivered and fulfilled exactly once; no task is
+//! delivered twice apart from the killed node's own unfinished attempts, which must be delivered
+//! again (at-least-once delivery, exactly-once processing through the task's version fence); work
+//! created on a node without workers reaches a worker on another node promptly.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -56,8 +57,10 @@ async fn rpc(client: &reqwest::Client, url: &str, kind: &str, data: Value) -> (u
     }
 }
 
-/// Who received which execute, in order.
+/// Who received which execute, in order; successful fulfills are logged under [`FULFILLED`].
 type Deliveries = Arc<Mutex<Vec<(String, String)>>>;
+
+const FULFILLED: &str = "fulfilled";
 
 /// An SSE worker on one node: takes each execute, acquires the task and fulfills it on that same
 /// node, until its stream ends (its node died).
@@ -88,7 +91,10 @@ fn spawn_worker(name: &str, node_url: String, group: &str, log: Deliveries) {
                     "data": {"id": id, "state": "resolved", "value": {"data": "b2s="}}});
                 let fulfill =
                     json!({"id": id, "version": body["data"]["task"]["version"], "action": settle});
-                rpc(&client, &node_url, "task.fulfill", fulfill).await;
+                if rpc(&client, &node_url, "task.fulfill", fulfill).await.0 == 200 {
+                    // Recorded as a delivery to "fulfilled": each task must appear there once.
+                    log.lock().unwrap().push((FULFILLED.to_owned(), id.clone()));
+                }
             }
         }
     });
@@ -153,16 +159,26 @@ async fn wait_until_resolved(
 /// (that attempt died with the node, so the task must be delivered again).
 fn assert_no_duplicates_beyond_the_killed_node(deliveries: &[(String, String)], killed: &str) {
     let mut by_task: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut fulfilled: BTreeMap<&str, usize> = BTreeMap::new();
     for (worker, task) in deliveries {
-        by_task.entry(task).or_default().push(worker);
+        if worker == FULFILLED {
+            *fulfilled.entry(task).or_default() += 1;
+        } else {
+            by_task.entry(task).or_default().push(worker);
+        }
     }
+    // Exactly-once processing: whatever was redelivered, each task was fulfilled exactly once.
+    let twice: Vec<_> = fulfilled.iter().filter(|(_, count)| **count != 1).collect();
+    assert!(twice.is_empty(), "tasks fulfilled more than once: {twice:?}");
+    assert_eq!(fulfilled.len(), by_task.len(), "every delivered task fulfilled");
     let duplicated: Vec<_> =
         by_task.iter().filter(|(_, workers)| workers.len() > 1 && workers[0] != killed).collect();
     let redelivered = by_task.values().filter(|workers| workers.len() > 1).count();
     println!(
-        "deliveries {}, tasks {}, redelivered after the kill {redelivered}",
-        deliveries.len(),
-        by_task.len()
+        "executes {}, tasks {}, fulfilled once {}, redelivered after the kill {redelivered}",
+        by_task.values().map(Vec::len).sum::<usize>(),
+        by_task.len(),
+        fulfilled.len()
     );
     assert!(duplicated.is_empty(), "tasks delivered twice: {duplicated:?}");
 }
@@ -202,7 +218,7 @@ async fn cross_node_median(
         let data =
             json!({"id": id, "timeoutAt": FAR, "tags": {"resonate:target": "poll://any@cross"}});
         assert_eq!(rpc(client, url, "promise.create", data).await.0, 200);
-        while !log.lock().unwrap().iter().any(|(_, task)| *task == id) {
+        while !log.lock().unwrap().iter().any(|(worker, task)| *task == id && worker != FULFILLED) {
             assert!(started.elapsed() < Duration::from_secs(5), "{id} not delivered in 5 s");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
@@ -227,4 +243,30 @@ fn terminate_listeners(database: &str) -> i64 {
     })
     .join()
     .expect("terminate thread")
+}
+
+#[tokio::test]
+async fn nodes_started_at_once_on_an_empty_database_migrate_it_once() {
+    let Some(database) = database("concurrent_start") else { return };
+    // Each start blocks until the node prints its address, so start them on threads together.
+    let nodes: Vec<Server> = std::thread::scope(|scope| {
+        let starting: Vec<_> = (0..3).map(|_| scope.spawn(|| node(&database))).collect();
+        starting.into_iter().map(|handle| handle.join().expect("node started")).collect()
+    });
+    let client = reqwest::Client::new();
+    for (index, node) in nodes.iter().enumerate() {
+        let id = format!("started.{index}");
+        let data = json!({"id": id, "timeoutAt": FAR});
+        assert_eq!(rpc(&client, &node.url, "promise.create", data).await.0, 200);
+        let (status, body) = rpc(&client, &nodes[0].url, "promise.get", json!({"id": id})).await;
+        assert_eq!((status, &body["data"]["promise"]["state"]), (200, &json!("pending")));
+    }
+    let versions = std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&database, postgres::NoTls).expect("connect");
+        let rows = client.query("SELECT version FROM resolute_migrations ORDER BY version", &[]);
+        rows.expect("migrations table").iter().map(|row| row.get::<_, i64>(0)).collect::<Vec<_>>()
+    })
+    .join()
+    .expect("query thread");
+    assert_eq!(versions, vec![1], "each migration applied exactly once");
 }

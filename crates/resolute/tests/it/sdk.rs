@@ -5,10 +5,9 @@
 //! children and a durably sleeping function, and exits 0 only if every result is right.
 
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::{e2e_tool, repo_root, Server};
+use crate::harness::{e2e_tool, repo_root, run_e2e_program, Server};
 
 /// The programs bound themselves at 60 s; this is the backstop should one ignore its own bound.
 const PROGRAM_TIMEOUT: Duration = Duration::from_secs(90);
@@ -51,38 +50,10 @@ async fn run_python(test: &str, tag: &str) {
     run_program(test, &suite, &python, &[program.to_string_lossy().as_ref()]).await;
 }
 
-/// Starts a server, runs `command args… URL` in `dir` and asserts that it exits 0.
+/// Starts a server and runs `command args… URL` in `dir`; it must exit 0.
 async fn run_program(test: &str, dir: &Path, command: &Path, args: &[&str]) {
     let server = Server::start_with(&[]);
-    let started = Instant::now();
-    let child = tokio::process::Command::new(command)
-        .args(args)
-        .arg(&server.url)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Dropping the future on timeout drops the child; this kills it (our child, by handle).
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|error| panic!("{test}: could not start {}: {error}", command.display()));
-    let output = tokio::time::timeout(PROGRAM_TIMEOUT, child.wait_with_output()).await;
-    let elapsed = started.elapsed();
-    let output = match output {
-        Ok(output) => output.unwrap_or_else(|error| panic!("{test}: waiting failed: {error}")),
-        Err(_) => panic!("{test}: still running after {PROGRAM_TIMEOUT:?}; killed"),
-    };
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "{test}: {} exited with {} after {elapsed:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
-        display(command, args),
-        output.status,
-    );
-    eprintln!("{test}: passed in {elapsed:?}");
-}
-
-fn display(command: &Path, args: &[&str]) -> String {
-    format!("{} {}", command.display(), args.join(" "))
+    let mut args: Vec<&str> = args.to_vec();
+    args.push(&server.url);
+    run_e2e_program(test, dir, command, &args, PROGRAM_TIMEOUT).await;
 }

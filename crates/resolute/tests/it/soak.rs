@@ -136,7 +136,7 @@ async fn watch(server: &Server, seconds: u64, counters: &Counters) -> Vec<(u64, 
     while started.elapsed() < Duration::from_secs(seconds) {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let (rss, fds) = process_figures(server.pid());
-        let (status, _) = server.get("/health").await;
+        let (status, health) = server.get("/health").await;
         println!(
             "soak t={:>4}s rss={:>7} KiB fds={:>5} ok={} shed={} errors={} delivered={} health={status}",
             started.elapsed().as_secs(),
@@ -147,7 +147,7 @@ async fn watch(server: &Server, seconds: u64, counters: &Counters) -> Vec<(u64, 
             counters.errors.load(Ordering::Relaxed),
             counters.delivered.load(Ordering::Relaxed),
         );
-        assert_eq!(status, 200, "the listener must keep answering /health");
+        assert_eq!(status, 200, "the listener must keep answering /health: {health}");
         figures.push((rss, fds));
     }
     figures

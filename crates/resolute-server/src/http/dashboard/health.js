@@ -31,8 +31,9 @@ function renderBanners(health, now) {
         `Loop “${loop.name}” is stale: last completed ${ago(loop.lastCompletedAt, now)}, ` +
         `last started ${ago(loop.lastStartedAt, now)}, ${loop.restarts} restart(s).`);
     if (health.listener && health.listener.ok === false) {
-      lines.push(`The API listener stopped answering its own probe ` +
-        `${ago(health.listener.failingSince, now)}: clients may not reach this server.`);
+      lines.push(`The API listener stopped accepting or answering its own probe ` +
+        `${ago(health.listener.failingSince, now)} (${health.listener.acceptErrors ?? 0} ` +
+        `accept error(s) so far): clients may not reach this server.`);
     }
     fillBanner(redBanner, "Work is not moving — a background loop is wedged or the listener " +
       "is failing (/health answers 503).", lines);
@@ -79,7 +80,8 @@ function renderLoops(health, now) {
   const listener = health.listener || {};
   $("listener").textContent = listener.ok === false
     ? `API listener: FAILING since ${ago(listener.failingSince, now)}`
-    : "API listener: answering its own probe.";
+    : `API listener: answering its own probe; ${listener.openConnections ?? "?"} of ` +
+      `${listener.maxConnections ?? "?"} connections open.`;
   $("listener").className = listener.ok === false ? "small state-stale" : "small muted";
 }
 

@@ -1,0 +1,242 @@
+//! One admitted connection: HTTP/1.1 served by hyper, plus the two deadlines hyper cannot tell
+//! apart. hyper's `header_read_timeout` starts as soon as a connection waits for a request, so it
+//! would close an idle keep-alive connection at the (short) header bound. Here a watchdog gives a
+//! request head `header_read_timeout` from accept or from its first byte, an idle keep-alive
+//! connection `idle_timeout`, and a connection with a response in progress (an SSE stream) no
+//! deadline at all: those end on their own (RPC timeout, `Registry::close_all`).
+
+use std::convert::Infallible;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes};
+use axum::Router;
+use hyper::body::{Frame, Incoming, SizeHint};
+use hyper::server::conn::http1;
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+use crate::config::ListenerLimits;
+
+/// Where a connection is in its request cycle; every phase but `Busy` has a deadline.
+#[derive(Clone, Copy, Debug)]
+enum Phase {
+    /// Receiving a request head, begun at `since` (accept, or the first byte after idling).
+    Head { since: Instant },
+    /// Between requests with no byte of the next one yet, since `since`.
+    Idle { since: Instant },
+    /// Requests being answered; a response body still streaming counts.
+    Busy { requests: usize },
+}
+
+type PhaseCell = Arc<watch::Sender<Phase>>;
+
+/// Why the server cut a connection off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overstayed {
+    Header,
+    Idle,
+}
+
+impl Overstayed {
+    pub fn label(self) -> &'static str {
+        match self {
+            Overstayed::Header => "header",
+            Overstayed::Idle => "idle",
+        }
+    }
+}
+
+/// Serves `stream` until the client leaves, a deadline passes (returned) or `stop` turns true
+/// (then in-flight requests finish and the connection closes).
+pub async fn serve(
+    stream: TcpStream,
+    router: Router,
+    limits: ListenerLimits,
+    mut stop: watch::Receiver<bool>,
+) -> Option<Overstayed> {
+    let (phase, watched) = watch::channel(Phase::Head { since: Instant::now() });
+    let phase: PhaseCell = Arc::new(phase);
+    let io = TokioIo::new(Tracked { stream, phase: phase.clone() });
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        // hyper calls the service once the head is parsed: from here until the response body
+        // is done (or dropped) the connection is busy, not dawdling.
+        let busy = Busy::begin(&phase);
+        let router = router.clone();
+        async move {
+            let response = router.oneshot(request).await?;
+            Ok::<_, Infallible>(response.map(|body| Guarded { body, _busy: busy }))
+        }
+    });
+    // Our watchdog replaces hyper's header timer (see the module comment).
+    let connection = http1::Builder::new().header_read_timeout(None).serve_connection(io, service);
+    let watchdog = overstayed(watched, limits);
+    tokio::pin!(connection, watchdog);
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+                return None;
+            }
+            // Only an idle connection or an unfinished head gets here: dropping it loses nothing.
+            reason = &mut watchdog => return Some(reason),
+            _ = stop.wait_for(|stop| *stop), if !stopping => {
+                connection.as_mut().graceful_shutdown();
+                stopping = true;
+            }
+        }
+    }
+}
+
+/// Resolves when the connection overstays its current phase's deadline, naming which.
+async fn overstayed(mut phase: watch::Receiver<Phase>, limits: ListenerLimits) -> Overstayed {
+    loop {
+        let current = *phase.borrow_and_update();
+        let deadline = match current {
+            Phase::Head { since } => Some((since + limits.header_read_timeout, Overstayed::Header)),
+            Phase::Idle { since } => Some((since + limits.idle_timeout, Overstayed::Idle)),
+            Phase::Busy { .. } => None,
+        };
+        // Re-read after every wake-up, so a connection that just turned busy is never cut.
+        match deadline {
+            Some((at, reason)) if Instant::now() >= at => return reason,
+            Some((at, _)) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(at) => {}
+                    changed = phase.changed() => {
+                        if changed.is_err() {
+                            return std::future::pending().await;
+                        }
+                    }
+                }
+            }
+            None => {
+                if phase.changed().await.is_err() {
+                    // The connection is gone; its task ends through the other branch.
+                    return std::future::pending().await;
+                }
+            }
+        }
+    }
+}
+
+/// A request being answered; dropping it (response body done or abandoned) ends the busy phase.
+struct Busy(PhaseCell);
+
+impl Busy {
+    fn begin(phase: &PhaseCell) -> Busy {
+        phase.send_modify(|phase| {
+            *phase = match *phase {
+                Phase::Busy { requests } => Phase::Busy { requests: requests + 1 },
+                Phase::Head { .. } | Phase::Idle { .. } => Phase::Busy { requests: 1 },
+            }
+        });
+        Busy(phase.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.send_modify(|phase| {
+            if let Phase::Busy { requests } = *phase {
+                *phase = match requests {
+                    0 | 1 => Phase::Idle { since: Instant::now() },
+                    more => Phase::Busy { requests: more - 1 },
+                };
+            }
+        });
+    }
+}
+
+/// A response body that keeps its connection busy until hyper has sent or dropped it.
+struct Guarded {
+    body: Body,
+    _busy: Busy,
+}
+
+impl hyper::body::Body for Guarded {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The socket, noticing the first byte of a request that arrives on an idle connection.
+struct Tracked {
+    stream: TcpStream,
+    phase: PhaseCell,
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.phase.send_if_modified(|phase| match *phase {
+                Phase::Idle { .. } => {
+                    *phase = Phase::Head { since: Instant::now() };
+                    true
+                }
+                Phase::Head { .. } | Phase::Busy { .. } => false,
+            });
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
