@@ -151,7 +151,7 @@ impl Dispatcher {
     fn lanes_to_wake(&self) -> Vec<String> {
         let mut ready = self.planner().ready_lanes(|address| self.route_address(address));
         let failing = self.failing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        ready.retain(|lane| !failing.get(lane).is_some_and(|streak| *streak > 0));
+        ready.retain(|lane| failing.get(lane).is_none_or(|streak| *streak == 0));
         ready
     }
 

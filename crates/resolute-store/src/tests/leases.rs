@@ -69,7 +69,7 @@ fn acquire_starts_a_lease_and_heartbeats_record_progress() {
         Box::new(|command, now| mem.execute_now(&command, Timestamp(now)).expect("mem").reply);
     scenario("mem", &run);
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(&dir.path().join("l.db"), KernelConfig::default()).unwrap();
+    let sqlite = SqliteStore::open(dir.path().join("l.db"), KernelConfig::default()).unwrap();
     let run: Run<'_> = Box::new(|command, now| {
         sqlite.execute_blocking(command, Timestamp(now)).expect("sqlite").reply
     });
