@@ -153,6 +153,11 @@ impl Lanes {
             .collect()
     }
 
+    /// Deliveries refused on `lane` since it last had room (1 = a full episode just began).
+    pub fn refused(&self, lane: &str) -> u64 {
+        self.lanes.get(lane).map_or(0, |entry| entry.refused)
+    }
+
     pub fn active(&self, lane: &str) -> usize {
         self.lanes.get(lane).map_or(0, |entry| entry.slots.len())
     }

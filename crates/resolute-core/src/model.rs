@@ -180,13 +180,51 @@ impl TimerKind {
     }
 }
 
-/// A task's single timer. Leases carry the holder and the ttl that heartbeats renew.
+/// A task's single timer. Leases carry the holder and the ttl that heartbeats renew, and — so an
+/// operator can tell a slow holder from a dead one — when the lease was taken and when its holder
+/// last showed progress (the acquire itself, then every heartbeat).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskTimer {
     pub kind: TimerKind,
     pub at: Timestamp,
     pub pid: Option<String>,
     pub ttl_ms: i64,
+    /// Lease only: when it was acquired; heartbeats keep it. `None` for retry timers, and for
+    /// leases taken before the store recorded it.
+    pub started_at: Option<Timestamp>,
+    /// Lease only: the holder's last progress (acquire or heartbeat).
+    pub progress_at: Option<Timestamp>,
+}
+
+impl TaskTimer {
+    /// A retry timer firing at `at`.
+    pub fn retry(at: Timestamp, ttl_ms: i64) -> TaskTimer {
+        TaskTimer {
+            kind: TimerKind::Retry,
+            at,
+            pid: None,
+            ttl_ms,
+            started_at: None,
+            progress_at: None,
+        }
+    }
+
+    /// A lease taken by `pid` at `now`: started and last progressed now.
+    pub fn lease(pid: &str, ttl_ms: i64, now: Timestamp) -> TaskTimer {
+        TaskTimer {
+            kind: TimerKind::Lease,
+            at: now.plus_ms(ttl_ms),
+            pid: Some(pid.to_owned()),
+            ttl_ms,
+            started_at: Some(now),
+            progress_at: Some(now),
+        }
+    }
+
+    /// This lease after a heartbeat at `now`: extended by its ttl, progress recorded, start kept.
+    pub fn renewed(&self, now: Timestamp) -> TaskTimer {
+        TaskTimer { at: now.plus_ms(self.ttl_ms), progress_at: Some(now), ..self.clone() }
+    }
 }
 
 /// A task: the executable side of a targeted promise (same id). `resumes` is derived: the count of

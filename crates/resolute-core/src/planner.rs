@@ -29,7 +29,8 @@ pub struct Plan {
     pub parks: Vec<MessageKey>,
     /// Dropped messages with their address and the reason.
     pub drops: Vec<(MessageKey, String, &'static str)>,
-    /// Lanes found full this round, with their limit (for the `dispatch blocked` report).
+    /// Lanes that became full this round (an episode began), with their limit, for the
+    /// `dispatch blocked` report.
     pub full_lanes: Vec<(String, usize)>,
 }
 
@@ -73,7 +74,12 @@ impl Planner {
                             plan.tickets.push(ticket);
                         }
                         Err(Refusal::Full) => {
-                            plan.full_lanes.push((message.lane.clone(), limit));
+                            // Only the refusal that starts an episode (the first since the lane
+                            // last had room) is reported: a batch that overflows a lane by many
+                            // messages must still say so, and exactly once.
+                            if self.lanes.refused(&message.lane) == 1 {
+                                plan.full_lanes.push((message.lane.clone(), limit));
+                            }
                             self.remember_parked(message);
                             plan.parks.push(key);
                         }
@@ -135,5 +141,38 @@ impl Planner {
         for ticket in tickets {
             self.lanes.finish(ticket);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MessageBody;
+
+    fn due(id: &str) -> Message {
+        Message {
+            address: "http://hung.example/hook".into(),
+            lane: "push:http://hung.example".into(),
+            body: MessageBody::Execute { task_id: id.into(), version: 0 },
+            due_at: Timestamp(0),
+            attempts: 0,
+            leased: false,
+            queued_at: Timestamp(0),
+        }
+    }
+
+    /// The `dispatch blocked` report used to need "exactly one refusal so far", so a batch that
+    /// overflowed a lane by two or more never reported it: the silent decision point of the field
+    /// reports, again. An episode is reported once however many messages it refuses.
+    #[test]
+    fn a_batch_overflowing_a_lane_by_many_reports_the_full_lane_once() {
+        let mut planner = Planner::default();
+        let batch: Vec<Message> = (0..5).map(|index| due(&format!("t{index}"))).collect();
+        let route = |_: &str| Route::Lane { limit: 2 };
+        let plan = planner.plan(&batch, Timestamp(0), route);
+        assert_eq!(plan.claims.len(), 2);
+        assert_eq!(plan.full_lanes, vec![("push:http://hung.example".to_owned(), 2)]);
+        let again = planner.plan(&batch[2..], Timestamp(1), route);
+        assert!(again.full_lanes.is_empty(), "the same episode is not reported again");
     }
 }

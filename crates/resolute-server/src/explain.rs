@@ -1,7 +1,7 @@
 //! `explain`: why a promise or task is where it is and what happens next, in plain words, built
 //! from the same rows and dispatcher state that decide its fate.
 
-use resolute_core::model::{Message, Promise, Task, TaskState};
+use resolute_core::model::{Message, Promise, Task, TaskState, TaskTimer};
 use resolute_core::Timestamp;
 
 /// What the explanation is built from.
@@ -53,14 +53,10 @@ fn explain_task(task: &Task, facts: &Facts<'_>) -> Vec<String> {
     let now = facts.now.ms();
     let timer_in = task.timer.as_ref().map(|timer| human(timer.at.ms() - now));
     match task.state {
-        TaskState::Acquired => {
-            let pid = task.lease().and_then(|lease| lease.pid.clone()).unwrap_or_default();
-            vec![format!(
-                "task v{} is held by `{pid}`; the lease ends in {} unless heartbeats extend it.",
-                task.version,
-                timer_in.unwrap_or_default()
-            )]
-        }
+        TaskState::Acquired => match task.lease() {
+            Some(lease) => vec![explain_lease(task.version, lease, facts.now)],
+            None => vec![format!("task v{} is acquired.", task.version)],
+        },
         TaskState::Suspended => vec![format!(
             "task v{} is suspended, waiting for the promises it awaits to settle.",
             task.version
@@ -71,6 +67,31 @@ fn explain_task(task: &Task, facts: &Facts<'_>) -> Vec<String> {
         TaskState::Fulfilled => vec!["task is fulfilled.".into()],
         TaskState::Pending => explain_pending(task, facts, timer_in),
     }
+}
+
+/// "acquired by worker X 4 m 12 s ago, last heartbeat 3.0 s ago, lease expires in 12.0 s": the
+/// start and last progress tell a slow holder (heartbeats keep coming) from a dead one.
+fn explain_lease(version: i64, lease: &TaskTimer, now: Timestamp) -> String {
+    let now = now.ms();
+    let pid = lease.pid.as_deref().unwrap_or("?");
+    let acquired = match lease.started_at {
+        Some(at) => format!("acquired by worker `{pid}` {} ago", human(now - at.ms())),
+        None => format!("held by worker `{pid}` (taken before lease times were recorded)"),
+    };
+    let progress = match lease.progress_at {
+        Some(at) if Some(at) == lease.started_at => ", no heartbeat since".to_owned(),
+        Some(at) => format!(", last heartbeat {} ago", human(now - at.ms())),
+        None => String::new(),
+    };
+    let end = if lease.at.ms() > now {
+        format!("lease expires in {} unless a heartbeat extends it", human(lease.at.ms() - now))
+    } else {
+        format!(
+            "lease expired {} ago; the next timeout pass returns the task to pending",
+            human(now - lease.at.ms())
+        )
+    };
+    format!("task v{version} {acquired}{progress}, {end}.")
 }
 
 fn explain_pending(task: &Task, facts: &Facts<'_>, retry_in: Option<String>) -> Vec<String> {

@@ -26,6 +26,13 @@ pub struct DeliveryLabels {
     pub outcome: &'static str,
 }
 
+/// A lane episode that was logged: `stuck`, `resumed` (STUCK/RESUMED) or `blocked` (`dispatch
+/// blocked`). Counted where the line is logged, so the count is the number of lines.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EpisodeLabels {
+    pub event: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LoopLabels {
     pub name: &'static str,
@@ -42,6 +49,7 @@ pub struct Metrics {
     pub deliveries: Family<DeliveryLabels, Counter>,
     pub messages_dropped: Counter,
     pub slots_reclaimed: Counter,
+    pub lane_episodes: Family<EpisodeLabels, Counter>,
     pub poll_connections: Gauge,
     pub listeners: ListenerMetrics,
     loops: LoopMetrics,
@@ -76,6 +84,8 @@ impl Default for Metrics {
         let messages_dropped =
             registered(r, "messages_dropped", "Undeliverable", Counter::default());
         let slots_reclaimed = registered(r, "slots_reclaimed", "Idle slots", Counter::default());
+        let lane_episodes =
+            registered(r, "lane_episodes", "STUCK, RESUMED, dispatch blocked", Family::default());
         let poll_connections = registered(r, "poll_connections", "SSE workers", Gauge::default());
         let stuck_oldest_ms = registered(
             r,
@@ -92,6 +102,7 @@ impl Default for Metrics {
             deliveries,
             messages_dropped,
             slots_reclaimed,
+            lane_episodes,
             poll_connections,
             listeners,
             loops,
@@ -181,6 +192,16 @@ impl ListenerMetrics {
 }
 
 impl Metrics {
+    /// Counts one logged lane episode (`stuck`, `resumed`, `blocked`).
+    pub fn lane_episode(&self, event: &'static str) {
+        self.lane_episodes.get_or_create(&EpisodeLabels { event }).inc();
+    }
+
+    /// How many `event` episodes were logged since start.
+    pub fn lane_episodes(&self, event: &'static str) -> u64 {
+        self.lane_episodes.get(&EpisodeLabels { event }).map_or(0, |counter| counter.get())
+    }
+
     /// Refreshes the point-in-time gauges and renders the Prometheus text format.
     pub fn render(
         &self,

@@ -10,7 +10,7 @@ use resolute_core::reply::{
     SuspendReply, TaskCreateReply, TaskGetReply, TickReport,
 };
 use resolute_core::{
-    Promise, PromiseState, Reply, Schedule, Task, TaskState, TaskTimer, TimerKind, Timestamp, Value,
+    Promise, PromiseState, Reply, Schedule, Task, TaskState, TaskTimer, Timestamp, Value,
 };
 
 use super::parsed;
@@ -51,12 +51,8 @@ pub(crate) fn resolved_json(id: &str) -> Json {
 }
 
 pub(crate) fn acquired_task(id: &str) -> Task {
-    let lease = TaskTimer {
-        kind: TimerKind::Lease,
-        at: Timestamp(9000),
-        pid: Some("w-1".into()),
-        ttl_ms: 5000,
-    };
+    // Taken at 3500 and last renewed at 4000: neither time may reach the wire (protocol §2.3).
+    let lease = TaskTimer::lease("w-1", 5000, Timestamp(3500)).renewed(Timestamp(4000));
     Task { id: id.into(), state: TaskState::Acquired, version: 2, timer: Some(lease), resumes: 1 }
 }
 
@@ -147,7 +143,7 @@ fn tasks_show_the_lease_only_while_acquired() {
     let found = Reply::TaskGet(TaskGetReply::Found(acquired_task("t")));
     let expected = json!({"task": {"id": "t", "state": "acquired", "version": 2, "resumes": 1, "ttl": 5000, "pid": "w-1"}});
     assert_eq!(answer("task.get", found), (200, expected));
-    let retry = TaskTimer { kind: TimerKind::Retry, at: Timestamp(1), pid: None, ttl_ms: 30_000 };
+    let retry = TaskTimer::retry(Timestamp(1), 30_000);
     let pending_task = Task {
         id: "t".into(),
         state: TaskState::Pending,

@@ -4,8 +4,7 @@ use serde_json::json;
 
 use resolute_core::reply::Snapshot;
 use resolute_core::{
-    Callback, Listener, Message, MessageBody, Reply, Task, TaskState, TaskTimer, TimerKind,
-    Timestamp,
+    Callback, Listener, Message, MessageBody, Reply, Task, TaskState, TaskTimer, Timestamp,
 };
 
 use super::parsed;
@@ -25,8 +24,7 @@ fn message(address: &str, body: MessageBody) -> Message {
 }
 
 fn snapshot() -> Snapshot {
-    let retry =
-        TaskTimer { kind: TimerKind::Retry, at: Timestamp(31_000), pid: None, ttl_ms: 30_000 };
+    let retry = TaskTimer::retry(Timestamp(31_000), 30_000);
     let pending_task = Task {
         id: "a".into(),
         state: TaskState::Pending,

@@ -3,9 +3,7 @@
 use crate::command::CreatePromise;
 use crate::kernel::settle::{queue_execute, retry_timer, retry_timer_at};
 use crate::kernel::KernelConfig;
-use crate::model::{
-    Promise, PromiseState, Task, TaskState, TaskTimer, TimerKind, Value, TAG_DELAY,
-};
+use crate::model::{Promise, PromiseState, Task, TaskState, TaskTimer, Value, TAG_DELAY};
 use crate::time::Timestamp;
 use crate::txn::{Txn, TxnResult};
 use crate::write::Write;
@@ -75,13 +73,7 @@ fn new_task(
                 (TaskState::Pending, 0, Some(timer))
             }
             TaskStart::AcquiredBy { pid, ttl_ms } => {
-                let lease = TaskTimer {
-                    kind: TimerKind::Lease,
-                    at: now.plus_ms(ttl_ms),
-                    pid: Some(pid.to_owned()),
-                    ttl_ms,
-                };
-                (TaskState::Acquired, 1, Some(lease))
+                (TaskState::Acquired, 1, Some(TaskTimer::lease(pid, ttl_ms, now)))
             }
         }
     };

@@ -1,7 +1,7 @@
 //! Settling promises and the settlement cascade (protocol.md §4.4–4.5), including lazy timeouts.
 
 use crate::kernel::KernelConfig;
-use crate::model::{Promise, PromiseState, TaskState, TaskTimer, TimerKind, Value};
+use crate::model::{Promise, PromiseState, TaskState, TaskTimer, Value};
 use crate::time::Timestamp;
 use crate::txn::{Txn, TxnResult};
 use crate::write::Write;
@@ -192,5 +192,5 @@ pub(crate) fn retry_timer(now: Timestamp, config: &KernelConfig) -> TaskTimer {
 }
 
 pub(crate) fn retry_timer_at(at: Timestamp, config: &KernelConfig) -> TaskTimer {
-    TaskTimer { kind: TimerKind::Retry, at, pid: None, ttl_ms: config.retry_timeout_ms }
+    TaskTimer::retry(at, config.retry_timeout_ms)
 }

@@ -5,7 +5,7 @@ use crate::command::{CreatePromise, HeldTask, SettlePromise};
 use crate::kernel::create::{insert_promise, TaskStart};
 use crate::kernel::settle::{fresh_promise, fulfil_own_task, make_pending, settle};
 use crate::kernel::KernelConfig;
-use crate::model::{Promise, Task, TaskState, TaskTimer, TimerKind};
+use crate::model::{Promise, Task, TaskState, TaskTimer};
 use crate::reply::{
     AcquireReply, Acquired, ContinueReply, FulfillReply, HaltReply, LeaseReply, TaskCreateReply,
     TaskGetReply,
@@ -95,12 +95,7 @@ fn acquire_pending(
     ttl_ms: i64,
     now: Timestamp,
 ) -> TxnResult<Acquired> {
-    let lease = TaskTimer {
-        kind: TimerKind::Lease,
-        at: now.plus_ms(ttl_ms),
-        pid: Some(pid.into()),
-        ttl_ms,
-    };
+    let lease = TaskTimer::lease(pid, ttl_ms, now);
     let version = task.version.saturating_add(1);
     txn.write(Write::UpdateTask {
         id: task.id.clone(),
@@ -201,7 +196,8 @@ pub(crate) fn heartbeat(
         if task.state != TaskState::Acquired || task.version != held.version {
             continue;
         }
-        let renewed = TaskTimer { at: now.plus_ms(lease.ttl_ms), ..lease.clone() };
+        // A heartbeat is the holder's sign of progress: the lease is extended and says so.
+        let renewed = lease.renewed(now);
         txn.write(Write::UpdateTask {
             id: task.id.clone(),
             state: task.state,

@@ -12,4 +12,4 @@ pub mod push;
 pub use pass::{DispatchConfig, Dispatcher};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -138,11 +138,21 @@ impl Dispatcher {
     /// Makes parked messages due again on lanes that now have room (a worker connected, a slot
     /// freed), so they do not wait for their park to expire.
     async fn wake_parked_lanes(&self) -> Result<(), resolute_store::StoreError> {
-        let ready = self.planner().ready_lanes(|address| self.route_address(address));
+        let ready = self.lanes_to_wake();
         if ready.is_empty() {
             return Ok(());
         }
         self.app.execute(Command::WakeLanes { lanes: ready }, self.app.now()).await.map(|_| ())
+    }
+
+    /// Parked lanes that gained room. A lane whose target is failing is left out: `WakeLanes`
+    /// also makes its back-off rows due, and each failure frees a slot that would wake the lane
+    /// again, a hot loop at one instant that defeats the back-off. Its parks expire on their own.
+    fn lanes_to_wake(&self) -> Vec<String> {
+        let mut ready = self.planner().ready_lanes(|address| self.route_address(address));
+        let failing = self.failing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        ready.retain(|lane| failing.get(lane).is_none_or(|streak| *streak == 0));
+        ready
     }
 
     fn reclaim_idle_slots(&self) {
@@ -246,8 +256,9 @@ impl Dispatcher {
 
     /// The decision point that used to be silent in the field reports: say that a lane is full.
     fn warn_lane_blocked(&self, lanes: &Lanes, lane: &str, limit: usize, now: Timestamp) {
-        let report = lanes.reports(now).into_iter().find(|report| report.lane == lane);
-        let Some(report) = report.filter(|report| report.refused == 1) else {
+        // `lane` only comes here when a full episode began (the planner reports the first
+        // refusal since the lane last had room), however many messages the batch refused.
+        let Some(report) = lanes.reports(now).into_iter().find(|report| report.lane == lane) else {
             return;
         };
         // Once per lane per interval: a lane that fills and drains all day must not flood the log.
@@ -257,6 +268,7 @@ impl Dispatcher {
             warned.get(lane).is_some_and(|at| now.ms() - at.ms() < BLOCKED_WARN_INTERVAL_MS);
         if !recent && (warned.len() < LANES_REMEMBERED_MAX || warned.contains_key(lane)) {
             warned.insert(lane.to_owned(), now);
+            self.app.metrics().lane_episode("blocked");
             tracing::warn!(
                 lane,
                 active = report.active,

@@ -1,6 +1,7 @@
 //! A dispatch iteration wedged mid-way (its claim committed, its future never finishing) is
 //! abandoned by the supervisor, and every message is still delivered exactly once: the leased rows
-//! come back when their lease runs out, and nothing was handed off twice.
+//! come back when their lease runs out, and nothing was handed off twice. A push target that
+//! accepts and never answers holds only its own lane, and only until the slot ceiling.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,8 +18,8 @@ use crate::clock::Clock;
 use crate::config::ServerConfig;
 
 /// Wall-clock stand-in that follows tokio's (paused) clock, so leases expire in virtual time.
-struct TokioClock {
-    start: tokio::time::Instant,
+pub(crate) struct TokioClock {
+    pub(crate) start: tokio::time::Instant,
 }
 
 impl Clock for TokioClock {
@@ -51,8 +52,12 @@ impl Store for WedgeFirstClaim {
     }
 }
 
-fn create(id: &str) -> Command {
-    let tags = [("resonate:target".to_owned(), "poll://any@g".to_owned())].into();
+pub(crate) fn create(id: &str) -> Command {
+    create_for(id, "poll://any@g")
+}
+
+pub(crate) fn create_for(id: &str, target: &str) -> Command {
+    let tags = [("resonate:target".to_owned(), target.to_owned())].into();
     Command::PromiseCreate(CreatePromise {
         id: id.into(),
         timeout_at: Timestamp(i64::MAX),
@@ -94,4 +99,73 @@ async fn a_wedged_pass_loses_nothing_and_sends_nothing_twice() {
     let dispatcher = app.supervisor().states().into_iter().find(|s| s.spec.name == "dispatcher");
     let overruns = dispatcher.expect("dispatcher loop").overruns.load(Ordering::Relaxed);
     assert_eq!(overruns, 1, "the wedged iteration was abandoned once");
+}
+
+/// A push target that accepts connections and never answers: a hung handler holding a slot.
+async fn hung_target() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    url
+}
+
+async fn lane_of(app: &App, id: &str) -> String {
+    let key = resolute_core::MessageKey::Execute(id.to_owned());
+    match app.execute(Command::OutboxMessage { key }, app.now()).await {
+        Ok(resolute_core::Reply::OutboxMessage(Some(message))) => message.lane,
+        other => panic!("no message for {id}: {other:?}"),
+    }
+}
+
+/// F5 (a hung handler holds a slot for ever) and the `dispatch blocked` decision point that used
+/// to be silent: the hung target's lane fills, says so once, and gets its slots back at the
+/// ceiling; a poll lane dispatched in the same passes is never held up.
+#[tokio::test]
+async fn a_push_target_that_never_answers_blocks_only_its_lane_until_the_ceiling() {
+    let store = Arc::new(MemStore::new(KernelConfig { retry_timeout_ms: 3_600_000 }));
+    let clock = Arc::new(crate::clock::SystemClock::default());
+    let app = App::new(store, clock, ServerConfig::default());
+    let push = crate::dispatch::push::PushConfig {
+        connect_timeout: Duration::from_secs(5),
+        request_timeout: Duration::from_secs(3_600),
+    };
+    let ceiling = Duration::from_millis(800);
+    let config = crate::dispatch::DispatchConfig {
+        push_slots_per_lane: 2,
+        push,
+        park: Duration::from_millis(50),
+        slot_ceiling: ceiling,
+        ..Default::default()
+    };
+    let dispatcher = crate::dispatch::Dispatcher::new(app.clone(), config);
+    let (_registration, mut deliveries) = app.registry().register("g", "w1").expect("worker");
+    let hung = hung_target().await;
+    for index in 0..5 {
+        app.execute(create_for(&format!("hung.{index}"), &hung), app.now()).await.expect("create");
+    }
+    app.execute(create("polled"), app.now()).await.expect("create");
+    let lane = lane_of(&app, "hung.0").await;
+    let started = tokio::time::Instant::now();
+    dispatcher.clone().pass().await;
+    let polled = tokio::time::timeout(Duration::from_secs(2), deliveries.recv()).await;
+    polled.expect("the poll lane is not held up").expect("delivery").mark_written();
+    assert_eq!(dispatcher.blockage(&lane, &hung), Some("lane full"));
+    assert_eq!(dispatcher.blockage("poll:g", "poll://any@g"), None, "only the hung lane");
+    while started.elapsed() < ceiling / 2 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        dispatcher.clone().pass().await;
+    }
+    let metrics = app.metrics();
+    assert_eq!(metrics.lane_episodes("blocked"), 1, "`dispatch blocked` once per episode");
+    assert_eq!(metrics.slots_reclaimed.get(), 0, "no reclaim before the ceiling");
+    tokio::time::sleep((ceiling + Duration::from_millis(200)).saturating_sub(started.elapsed()))
+        .await;
+    dispatcher.clone().pass().await;
+    assert_eq!(metrics.slots_reclaimed.get(), 2, "both hung slots reclaimed at the ceiling");
+    assert_eq!(metrics.lane_episodes("blocked"), 1, "a lane that keeps failing is throttled");
 }

@@ -1,7 +1,7 @@
 //! Explanations read as sentences for each state a task can be in.
 
 use resolute_core::model::{
-    Message, MessageBody, Promise, PromiseState, Task, TaskState, TaskTimer, TimerKind,
+    Message, MessageBody, Promise, PromiseState, Task, TaskState, TaskTimer,
 };
 use resolute_core::Timestamp;
 
@@ -21,8 +21,7 @@ fn promise(settled: bool) -> Promise {
 }
 
 fn pending_task() -> Task {
-    let timer =
-        TaskTimer { kind: TimerKind::Retry, at: Timestamp(30_000), pid: None, ttl_ms: 30_000 };
+    let timer = TaskTimer::retry(Timestamp(30_000), 30_000);
     Task { id: "job".into(), state: TaskState::Pending, version: 0, timer: Some(timer), resumes: 0 }
 }
 
@@ -76,4 +75,48 @@ fn durations_read_naturally() {
     assert_eq!(human(850), "850 ms");
     assert_eq!(human(252_000), "4 m 12 s");
     assert_eq!(human(7_200_000), "2 h 0 m");
+}
+
+fn held_task(lease: TaskTimer) -> Task {
+    Task {
+        id: "job".into(),
+        state: TaskState::Acquired,
+        version: 1,
+        timer: Some(lease),
+        resumes: 0,
+    }
+}
+
+fn explain_held(task: &Task, now: i64) -> String {
+    let promise = promise(false);
+    let facts = Facts {
+        promise: &promise,
+        task: Some(task),
+        message: None,
+        blockage: None,
+        now: Timestamp(now),
+    };
+    explain(&facts).join(" ")
+}
+
+#[test]
+fn a_held_lease_says_when_it_started_and_when_its_holder_last_made_progress() {
+    let lease = TaskTimer::lease("w-7", 15_000, Timestamp(1_000)).renewed(Timestamp(250_000));
+    let text = explain_held(&held_task(lease.clone()), 253_000);
+    assert!(text.contains("acquired by worker `w-7` 4 m 12 s ago"), "{text}");
+    assert!(text.contains("last heartbeat 3.0 s ago"), "{text}");
+    assert!(text.contains("lease expires in 12.0 s"), "{text}");
+    let text = explain_held(&held_task(lease), 270_000);
+    assert!(text.contains("lease expired 5.0 s ago"), "{text}");
+}
+
+#[test]
+fn a_lease_without_heartbeats_or_from_before_the_times_were_recorded_says_so() {
+    let fresh = TaskTimer::lease("w-1", 15_000, Timestamp(1_000));
+    let text = explain_held(&held_task(fresh.clone()), 3_000);
+    assert!(text.contains("2.0 s ago, no heartbeat since"), "{text}");
+    let migrated = TaskTimer { started_at: None, ..fresh };
+    let text = explain_held(&held_task(migrated), 3_000);
+    assert!(text.contains("taken before lease times were recorded"), "{text}");
+    assert!(text.contains("last heartbeat 2.0 s ago"), "{text}");
 }

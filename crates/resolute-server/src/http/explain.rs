@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use resolute_api::AuthResource;
+use resolute_core::model::Task;
 use resolute_core::reply::{PromiseReply, TaskGetReply};
 use resolute_core::{Command, MessageKey, Reply};
 use serde_json::{json, Value};
@@ -59,7 +60,7 @@ async fn build(app: &App, id: &str) -> Result<Option<Value>, String> {
     Ok(Some(json!({
         "id": id,
         "promise": {"state": promise.state.as_str(), "timeoutAt": promise.timeout_at.ms()},
-        "task": task.as_ref().map(|task| json!({"state": task.state.as_str(), "version": task.version})),
+        "task": task.as_ref().map(task_json),
         "message": message.as_ref().map(|message| json!({
             "address": message.address,
             "lane": message.lane,
@@ -71,6 +72,22 @@ async fn build(app: &App, id: &str) -> Result<Option<Value>, String> {
         "blockage": blockage,
         "explanation": account(&facts),
     })))
+}
+
+/// The task's state, and for a held lease who holds it, since when, its last progress and its end
+/// (epoch ms). Explain only: `task.get` keeps the protocol's record (§2.3).
+fn task_json(task: &Task) -> Value {
+    let mut body = json!({"state": task.state.as_str(), "version": task.version});
+    if let Some(lease) = task.lease() {
+        body["lease"] = json!({
+            "pid": lease.pid,
+            "startedAt": lease.started_at.map(|at| at.ms()),
+            "lastProgressAt": lease.progress_at.map(|at| at.ms()),
+            "expiresAt": lease.at.ms(),
+            "ttl": lease.ttl_ms,
+        });
+    }
+    body
 }
 
 fn answer(status: StatusCode, body: Value) -> Response {

@@ -2,7 +2,7 @@
 
 mod dashboard;
 mod explain;
-mod health;
+pub(crate) mod health;
 mod legacy;
 mod limits;
 mod panic;

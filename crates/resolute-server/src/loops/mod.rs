@@ -98,3 +98,6 @@ fn start_stuck_watch(
         shutdown,
     )
 }
+
+#[cfg(test)]
+mod tests;

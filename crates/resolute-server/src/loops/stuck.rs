@@ -42,15 +42,16 @@ pub async fn iteration(app: App, dispatcher: Arc<Dispatcher>) {
             });
         }
     }
-    report_transitions(&app.stuck_lanes(), &stuck);
+    report_transitions(&app, &app.stuck_lanes(), &stuck);
     app.set_stuck_lanes(stuck);
 }
 
-fn report_transitions(before: &[StuckLane], after: &[StuckLane]) {
+fn report_transitions(app: &App, before: &[StuckLane], after: &[StuckLane]) {
     let was: BTreeMap<&str, &StuckLane> = before.iter().map(|s| (s.lane.as_str(), s)).collect();
     let is: BTreeMap<&str, &StuckLane> = after.iter().map(|s| (s.lane.as_str(), s)).collect();
     for (lane, now) in &is {
         if !was.contains_key(lane) {
+            app.metrics().lane_episode("stuck");
             tracing::warn!(
                 lane,
                 pending = now.pending,
@@ -61,6 +62,7 @@ fn report_transitions(before: &[StuckLane], after: &[StuckLane]) {
         }
     }
     for lane in was.keys().filter(|lane| !is.contains_key(*lane)) {
+        app.metrics().lane_episode("resumed");
         tracing::info!(lane, "RESUMED: lane is moving again");
     }
 }

@@ -61,7 +61,8 @@ pub(crate) fn promise(row: &Row) -> TxnResult<Promise> {
 
 /// Columns as in SQLite's `TASK_COLUMNS`; the count is cast so it decodes as BIGINT.
 pub(crate) const TASK_COLUMNS: &str = "id, state, version, timer_kind, timer_at, timer_pid, \
-     timer_ttl, (SELECT COUNT(*) FROM callbacks c WHERE c.awaiter = tasks.id AND c.ready)::BIGINT";
+     timer_ttl, (SELECT COUNT(*) FROM callbacks c WHERE c.awaiter = tasks.id AND c.ready)::BIGINT, \
+     lease_started_at, lease_progress_at";
 
 pub(crate) fn task(row: &Row) -> TxnResult<Task> {
     let state: String = get(row, 1)?;
@@ -73,6 +74,8 @@ pub(crate) fn task(row: &Row) -> TxnResult<Task> {
             at: Timestamp(get(row, 4)?),
             pid: get(row, 5)?,
             ttl_ms: get::<Option<i64>>(row, 6)?.unwrap_or(0),
+            started_at: get::<Option<i64>>(row, 8)?.map(Timestamp),
+            progress_at: get::<Option<i64>>(row, 9)?.map(Timestamp),
         }),
     };
     Ok(Task {

@@ -6,7 +6,10 @@ use postgres::Client;
 
 use crate::error::StoreError;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_init.sql"),
+    include_str!("../../migrations/postgres/0002_lease_progress.sql"),
+];
 
 /// Any fixed number unique to resolute's migrations ("resolute" in ASCII, truncated).
 const MIGRATION_LOCK: i64 = 0x7265_736f_6c75_7465;

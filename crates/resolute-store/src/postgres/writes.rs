@@ -143,13 +143,16 @@ impl PgTxn<'_, '_> {
         let on_conflict = if mode == "UPSERT" {
             " ON CONFLICT (id) DO UPDATE SET state = excluded.state, version = excluded.version, \
              timer_kind = excluded.timer_kind, timer_at = excluded.timer_at, \
-             timer_pid = excluded.timer_pid, timer_ttl = excluded.timer_ttl"
+             timer_pid = excluded.timer_pid, timer_ttl = excluded.timer_ttl, \
+             lease_started_at = excluded.lease_started_at, \
+             lease_progress_at = excluded.lease_progress_at"
         } else {
             ""
         };
         let sql = format!(
-            "INSERT INTO tasks (id, state, version, timer_kind, timer_at, timer_pid, timer_ttl) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7){on_conflict}"
+            "INSERT INTO tasks (id, state, version, timer_kind, timer_at, timer_pid, timer_ttl, \
+             lease_started_at, lease_progress_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9){on_conflict}"
         );
         self.run(
             &sql,
@@ -161,6 +164,8 @@ impl PgTxn<'_, '_> {
                 &timer.map(|timer| timer.at.ms()),
                 &timer.and_then(|timer| timer.pid.clone()),
                 &timer.map(|timer| timer.ttl_ms),
+                &timer.and_then(|timer| timer.started_at).map(|at| at.ms()),
+                &timer.and_then(|timer| timer.progress_at).map(|at| at.ms()),
             ],
         )
     }

@@ -59,9 +59,11 @@ pub(crate) fn promise(row: &Row<'_>) -> rusqlite::Result<Promise> {
     })
 }
 
-/// Columns: id, state, version, timer_kind, timer_at, timer_pid, timer_ttl, resumes.
+/// Columns: id, state, version, timer_kind, timer_at, timer_pid, timer_ttl, resumes,
+/// lease_started_at, lease_progress_at.
 pub(crate) const TASK_COLUMNS: &str = "id, state, version, timer_kind, timer_at, timer_pid, \
-     timer_ttl, (SELECT COUNT(*) FROM callbacks c WHERE c.awaiter = tasks.id AND c.ready = 1)";
+     timer_ttl, (SELECT COUNT(*) FROM callbacks c WHERE c.awaiter = tasks.id AND c.ready = 1), \
+     lease_started_at, lease_progress_at";
 
 pub(crate) fn task(row: &Row<'_>) -> rusqlite::Result<Task> {
     let state: String = row.get(1)?;
@@ -73,6 +75,8 @@ pub(crate) fn task(row: &Row<'_>) -> rusqlite::Result<Task> {
             at: Timestamp(row.get(4)?),
             pid: row.get(5)?,
             ttl_ms: row.get::<_, Option<i64>>(6)?.unwrap_or(0),
+            started_at: row.get::<_, Option<i64>>(8)?.map(Timestamp),
+            progress_at: row.get::<_, Option<i64>>(9)?.map(Timestamp),
         }),
     };
     Ok(Task {

@@ -16,6 +16,7 @@ use crate::error::StoreError;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_outbox_queued_at.sql"),
+    include_str!("../../migrations/sqlite/0003_lease_progress.sql"),
 ];
 
 const STATEMENT_CACHE_CAPACITY: usize = 128;

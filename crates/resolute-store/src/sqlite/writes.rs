@@ -158,8 +158,8 @@ fn insert_task(conn: &Connection, task: &Task) -> TxnResult<()> {
     let timer = task.timer.as_ref();
     run(
         conn,
-        "INSERT OR REPLACE INTO tasks (id, state, version, timer_kind, timer_at, timer_pid, timer_ttl) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR REPLACE INTO tasks (id, state, version, timer_kind, timer_at, timer_pid, \
+         timer_ttl, lease_started_at, lease_progress_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             task.id,
             task.state.as_str(),
@@ -168,6 +168,8 @@ fn insert_task(conn: &Connection, task: &Task) -> TxnResult<()> {
             timer.map(|timer| timer.at.ms()),
             timer.and_then(|timer| timer.pid.clone()),
             timer.map(|timer| timer.ttl_ms),
+            timer.and_then(|timer| timer.started_at).map(|at| at.ms()),
+            timer.and_then(|timer| timer.progress_at).map(|at| at.ms()),
         ],
     )
 }

@@ -97,11 +97,9 @@ fn promise(id: &str, timeout_at: i64, tags: &[(&str, &str)]) -> Promise {
 }
 
 fn task(id: &str, state: TaskState, timer: Option<(TimerKind, i64)>) -> Task {
-    let timer = timer.map(|(kind, at)| TaskTimer {
-        kind,
-        at: Timestamp(at),
-        pid: (kind == TimerKind::Lease).then(|| "w".to_owned()),
-        ttl_ms: 5,
+    let timer = timer.map(|(kind, at)| match kind {
+        TimerKind::Lease => TaskTimer::lease("w", 5, Timestamp(at - 5)),
+        TimerKind::Retry => TaskTimer::retry(Timestamp(at), 5),
     });
     Task { id: id.into(), state, version: 3, timer, resumes: 0 }
 }
@@ -226,6 +224,44 @@ fn tasks_carry_their_timer_and_count_ready_callbacks() {
         assert_eq!(read(backend, |t| t.callbacks_on("z")).len(), 1, "{name}");
         write_all(backend, vec![Write::DeleteCallbacksOfAwaiter { awaiter: "t1".into() }]);
         assert!(read(backend, |t| t.callbacks_on("z")).is_empty(), "{name}");
+    });
+}
+
+#[test]
+fn a_lease_keeps_its_start_and_records_progress() {
+    each(|name, backend| {
+        let lease = TaskTimer::lease("w", 1_000, Timestamp(100));
+        let acquired = Task {
+            id: "t".into(),
+            state: TaskState::Acquired,
+            version: 1,
+            timer: Some(lease.clone()),
+            resumes: 0,
+        };
+        write_all(backend, vec![Write::InsertTask(acquired)]);
+        let timer = read(backend, |t| t.task("t")).unwrap().timer.unwrap();
+        assert_eq!(
+            (timer.started_at, timer.progress_at),
+            (Some(Timestamp(100)), Some(Timestamp(100))),
+            "{name}"
+        );
+        let update = |timer| Write::UpdateTask {
+            id: "t".into(),
+            state: TaskState::Acquired,
+            version: 1,
+            timer: Some(timer),
+        };
+        write_all(backend, vec![update(lease.renewed(Timestamp(700)))]);
+        let timer = read(backend, |t| t.task("t")).unwrap().timer.unwrap();
+        assert_eq!(timer, lease.renewed(Timestamp(700)), "{name}: a heartbeat round-trips");
+        assert_eq!(
+            (timer.started_at, timer.progress_at, timer.at),
+            (Some(Timestamp(100)), Some(Timestamp(700)), Timestamp(1_700)),
+            "{name}"
+        );
+        write_all(backend, vec![update(TaskTimer::retry(Timestamp(9), 5))]);
+        let timer = read(backend, |t| t.task("t")).unwrap().timer.unwrap();
+        assert_eq!((timer.started_at, timer.progress_at), (None, None), "{name}: a retry has none");
     });
 }
 

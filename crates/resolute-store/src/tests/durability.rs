@@ -89,3 +89,33 @@ fn an_undecodable_row_is_corrupt_not_a_panic() {
     let fine = store.execute_blocking(create("fine"), Timestamp(3));
     assert!(fine.is_ok(), "one bad row does not take the store down: {fine:?}");
 }
+
+#[test]
+fn a_version_2_database_gets_lease_progress_backfilled_from_the_last_renewal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection.execute_batch(include_str!("../../migrations/sqlite/0001_init.sql")).unwrap();
+    connection
+        .execute_batch(include_str!("../../migrations/sqlite/0002_outbox_queued_at.sql"))
+        .unwrap();
+    connection.pragma_update(None, "user_version", 2).unwrap();
+    connection
+        .execute_batch(
+            "INSERT INTO tasks (id, state, version, timer_kind, timer_at, timer_pid, timer_ttl) \
+             VALUES ('held', 'acquired', 1, 1, 9000, 'w', 5000), \
+                    ('waiting', 'pending', 0, 0, 9000, NULL, 30000)",
+        )
+        .unwrap();
+    drop(connection);
+    let store = SqliteStore::open(&path, KernelConfig::default()).unwrap();
+    let reply = store.execute_blocking(Command::DebugSnap, Timestamp(50)).unwrap().reply;
+    let Reply::DebugSnap(snapshot) = reply else { panic!("not a snapshot: {reply:?}") };
+    let times: Vec<_> = snapshot
+        .tasks
+        .iter()
+        .map(|task| task.timer.as_ref().map(|timer| (timer.started_at, timer.progress_at)))
+        .collect();
+    // The last renewal of a lease is its end minus its ttl; when it started is not known.
+    assert_eq!(times, vec![Some((None, Some(Timestamp(4_000)))), Some((None, None))]);
+}

@@ -1,7 +1,8 @@
 //! The store test suites: one conformance suite for every backend, a differential run of the
-//! kernel on MemStore against SQLite, durability and migrations, and group commit.
+//! kernel on MemStore against SQLite, durability and migrations, lease times, and group commit.
 
 mod conformance;
 mod differential;
 mod durability;
+mod leases;
 mod writer;

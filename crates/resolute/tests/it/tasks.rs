@@ -216,3 +216,33 @@ async fn retry_timers_resend_executes_for_pending_tasks() {
     assert_eq!(snap["taskTimeouts"][0]["timeout"], T0 + 60_000);
     assert_eq!(snap["messages"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn explain_shows_when_a_lease_started_and_last_made_progress_but_task_get_does_not() {
+    let server = Server::start();
+    let tags = json!({"resonate:target": "poll://any@nobody-listens"});
+    let data = json!({"id": "held", "timeoutAt": i64::MAX / 2, "tags": tags});
+    assert_eq!(server.rpc("promise.create", data).await.0, 200);
+    let acquire = json!({"id": "held", "version": 0, "pid": "w1", "ttl": 60_000});
+    assert_eq!(server.rpc("task.acquire", acquire).await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let beat = json!({"pid": "w1", "tasks": [{"id": "held", "version": 1}]});
+    assert_eq!(server.rpc("task.heartbeat", beat).await.0, 200);
+    let (status, body) = server.get("/explain/held").await;
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).expect("json");
+    let lease = &body["task"]["lease"];
+    let started = lease["startedAt"].as_i64().expect("startedAt");
+    let progress = lease["lastProgressAt"].as_i64().expect("lastProgressAt");
+    assert!(progress - started >= 1_000, "the heartbeat is the last progress: {lease}");
+    assert_eq!(lease["expiresAt"].as_i64(), Some(progress + 60_000), "{lease}");
+    assert_eq!(lease["pid"], "w1");
+    let text = body["explanation"].to_string();
+    assert!(text.contains("acquired by worker `w1`"), "{text}");
+    assert!(text.contains("last heartbeat") && text.contains("lease expires in"), "{text}");
+    // The protocol's task record (§2.3) is unchanged: the times are for operators only.
+    let (_, got) = server.rpc("task.get", json!({"id": "held"})).await;
+    let mut keys: Vec<_> = got["data"]["task"].as_object().expect("task").keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, ["id", "pid", "resumes", "state", "ttl", "version"]);
+}
