@@ -14,6 +14,7 @@ pub mod listener;
 pub mod loops;
 pub mod metrics;
 pub mod poll;
+pub mod process;
 pub mod supervisor;
 
 use std::sync::Arc;

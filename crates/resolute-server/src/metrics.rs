@@ -54,6 +54,80 @@ pub struct Metrics {
     pub listeners: ListenerMetrics,
     loops: LoopMetrics,
     stuck_oldest_ms: Family<LaneLabels, Gauge>,
+    scrape: ScrapeMetrics,
+}
+
+/// What one scrape reads besides the counters: the outbox per lane, the process, the runtime.
+pub struct Scrape {
+    pub now_ms: i64,
+    /// `None` when the store did not answer in time (the lane gauges keep their last values).
+    pub backlogs: Option<Vec<resolute_core::reply::LaneBacklog>>,
+    pub resident_bytes: u64,
+    pub open_fds: u64,
+    pub alive_tasks: usize,
+}
+
+/// Point-in-time gauges refreshed from a [`Scrape`].
+struct ScrapeMetrics {
+    loop_ms_since_completion: Family<LoopLabels, Gauge>,
+    lane_pending: Family<LaneLabels, Gauge>,
+    lane_oldest_pending_ms: Family<LaneLabels, Gauge>,
+    resident_bytes: Gauge,
+    open_fds: Gauge,
+    alive_tasks: Gauge,
+}
+
+impl ScrapeMetrics {
+    fn register(r: &mut Registry) -> ScrapeMetrics {
+        ScrapeMetrics {
+            loop_ms_since_completion: registered(
+                r,
+                "loop_ms_since_last_completion",
+                "Milliseconds since each loop last completed an iteration",
+                Family::default(),
+            ),
+            lane_pending: registered(
+                r,
+                "lane_pending_messages",
+                "Undelivered messages per lane (the oldest 100 lanes)",
+                Family::default(),
+            ),
+            lane_oldest_pending_ms: registered(
+                r,
+                "lane_oldest_pending_age_ms",
+                "Age of each lane's oldest undelivered message",
+                Family::default(),
+            ),
+            resident_bytes: registered(r, "process_resident_bytes", "RSS", Gauge::default()),
+            open_fds: registered(r, "process_open_fds", "Open file descriptors", Gauge::default()),
+            alive_tasks: registered(r, "runtime_alive_tasks", "Tokio tasks", Gauge::default()),
+        }
+    }
+
+    fn refresh(&self, loops: &[LoopReport], scrape: &Scrape) {
+        let clamp = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        for report in loops {
+            if let Some(completed) = report.last_completed_at_ms {
+                let labels = LoopLabels { name: report.name };
+                let since = (scrape.now_ms - completed).max(0);
+                self.loop_ms_since_completion.get_or_create(&labels).set(since);
+            }
+        }
+        if let Some(backlogs) = &scrape.backlogs {
+            // Lanes drain and disappear: rebuild both families from this scrape's answer.
+            self.lane_pending.clear();
+            self.lane_oldest_pending_ms.clear();
+            for backlog in backlogs {
+                let labels = LaneLabels { lane: backlog.lane.clone() };
+                self.lane_pending.get_or_create(&labels).set(backlog.pending);
+                let age = (scrape.now_ms - backlog.oldest_queued_at.ms()).max(0);
+                self.lane_oldest_pending_ms.get_or_create(&labels).set(age);
+            }
+        }
+        self.resident_bytes.set(clamp(scrape.resident_bytes));
+        self.open_fds.set(clamp(scrape.open_fds));
+        self.alive_tasks.set(i64::try_from(scrape.alive_tasks).unwrap_or(i64::MAX));
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -95,6 +169,7 @@ impl Default for Metrics {
         );
         let loops = LoopMetrics::register(r);
         let listeners = ListenerMetrics::register(r);
+        let scrape = ScrapeMetrics::register(r);
         Metrics {
             registry,
             requests,
@@ -107,6 +182,7 @@ impl Default for Metrics {
             listeners,
             loops,
             stuck_oldest_ms,
+            scrape,
         }
     }
 }
@@ -208,7 +284,9 @@ impl Metrics {
         loops: &[LoopReport],
         poll_connections: usize,
         stuck: &[crate::app::StuckLane],
+        scrape: &Scrape,
     ) -> String {
+        self.scrape.refresh(loops, scrape);
         // Stuck lanes come and go: rebuild the family so resumed lanes disappear.
         self.stuck_oldest_ms.clear();
         for lane in stuck {

@@ -133,8 +133,28 @@ pub async fn ready(State(app): State<App>) -> Response {
 pub async fn metrics(State(app): State<App>) -> Response {
     let loops = app.supervisor().reports();
     let stuck = app.stuck_lanes();
-    let text = app.metrics().render(&loops, app.registry().total_connections(), &stuck);
+    let scrape = scrape(&app).await;
+    let text = app.metrics().render(&loops, app.registry().total_connections(), &stuck, &scrape);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// The figures a scrape reads: the outbox per lane (bounded in time: a slow store must not hang
+/// the scrape), and the process's RSS, open fds and tokio tasks.
+async fn scrape(app: &App) -> crate::metrics::Scrape {
+    let command = Command::OutboxBacklog { limit: QUEUES_LISTED_MAX };
+    let backlogs =
+        match tokio::time::timeout(QUEUES_READ_TIMEOUT, app.execute(command, app.now())).await {
+            Ok(Ok(Reply::OutboxBacklog(backlogs))) => Some(backlogs),
+            _ => None,
+        };
+    let (resident_bytes, open_fds) = crate::process::figures();
+    crate::metrics::Scrape {
+        now_ms: app.now().ms(),
+        backlogs,
+        resident_bytes,
+        open_fds,
+        alive_tasks: tokio::runtime::Handle::current().metrics().num_alive_tasks(),
+    }
 }
 
 fn loop_json(report: &LoopReport) -> Value {

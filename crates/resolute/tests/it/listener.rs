@@ -144,7 +144,7 @@ async fn an_sse_stream_outlives_the_idle_and_header_timeouts() {
 }
 
 /// A port that was free a moment ago, for the metrics listener.
-fn free_port() -> String {
+pub fn free_port() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("address").port().to_string()
 }

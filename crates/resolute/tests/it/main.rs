@@ -10,6 +10,7 @@ mod envelope;
 mod harness;
 mod hostile;
 mod listener;
+mod metrics;
 mod postgres;
 mod promises;
 mod schedules;
