@@ -59,6 +59,11 @@ impl Default for DispatchConfig {
 /// Rounds one pass may run before yielding to the next wake-up.
 const ROUNDS_PER_PASS_MAX: usize = 32;
 
+/// Time after which a pass starts no new round. Under heavy load each store round trip waits
+/// behind client requests, and 32 rounds once outlasted the iteration deadline (30 s) again and
+/// again in a soak: every pass was abandoned and health went stale although work was moving.
+const PASS_BUDGET: Duration = Duration::from_secs(5);
+
 pub struct Dispatcher {
     app: App,
     config: DispatchConfig,
@@ -123,8 +128,15 @@ impl Dispatcher {
         if let Err(error) = self.wake_parked_lanes().await {
             tracing::warn!(%error, "waking parked lanes failed; their parks expire on their own");
         }
+        let started = tokio::time::Instant::now();
         for _ in 0..ROUNDS_PER_PASS_MAX {
             match self.round().await {
+                Ok(true) if started.elapsed() >= PASS_BUDGET => {
+                    // More is due, but this pass has had its time: end the iteration (so the
+                    // supervisor sees it complete) and run the next one at once.
+                    self.app.wake_dispatcher();
+                    break;
+                }
                 Ok(true) => continue,
                 Ok(false) => break,
                 Err(error) => {

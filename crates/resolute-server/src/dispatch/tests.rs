@@ -101,6 +101,59 @@ async fn a_wedged_pass_loses_nothing_and_sends_nothing_twice() {
     assert_eq!(overruns, 1, "the wedged iteration was abandoned once");
 }
 
+/// Answers every command after `delay`: a store that is slow because it is busy.
+struct SlowStore {
+    inner: MemStore,
+    delay: Duration,
+}
+
+impl Store for SlowStore {
+    fn execute(&self, command: Command, now: Timestamp) -> StoreFuture<'_, Executed> {
+        let result = self.inner.execute_now(&command, now).map_err(Into::into);
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            result
+        })
+    }
+
+    fn ping(&self) -> StoreFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pass_over_a_slow_store_completes_in_time_and_keeps_going() {
+    let store = Arc::new(SlowStore {
+        inner: MemStore::new(KernelConfig::default()),
+        delay: Duration::from_millis(1_500),
+    });
+    // Enough due messages for many full rounds: at 3 s a round, 32 rounds would take 96 s.
+    for n in 0..4_000 {
+        store.inner.execute_now(&create(&format!("s{n}")), Timestamp(1_700_000_000_000)).unwrap();
+    }
+    let clock = Arc::new(TokioClock { start: tokio::time::Instant::now() });
+    let app = App::new(store.clone(), clock, ServerConfig::default());
+    let (_registration, mut deliveries) = app.registry().register("g", "w1").expect("worker");
+    let (_stop, shutdown) = watch::channel(false);
+    let _loops = crate::loops::start(&app, shutdown);
+    let mut received = 0;
+    let until = tokio::time::Instant::now() + Duration::from_secs(90);
+    while tokio::time::Instant::now() < until {
+        if let Ok(Some(mut delivery)) =
+            tokio::time::timeout(Duration::from_secs(1), deliveries.recv()).await
+        {
+            delivery.mark_written();
+            received += 1;
+        }
+    }
+    let dispatcher = app.supervisor().states().into_iter().find(|s| s.spec.name == "dispatcher");
+    let dispatcher = dispatcher.expect("dispatcher loop");
+    assert_eq!(dispatcher.overruns.load(Ordering::Relaxed), 0, "no pass outlived its deadline");
+    let report = app.supervisor().reports().into_iter().find(|r| r.name == "dispatcher");
+    assert!(!report.expect("report").stale, "the dispatcher kept completing iterations");
+    assert!(received > 100, "work kept moving: {received} delivered");
+}
+
 /// A push target that accepts connections and never answers: a hung handler holding a slot.
 async fn hung_target() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
