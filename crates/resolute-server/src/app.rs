@@ -152,9 +152,24 @@ impl App {
 
     /// Runs the timeout pass at `now`: bounded ticks until a tick no longer fills its batch.
     pub async fn run_timeouts(&self, now: Timestamp) -> Result<TickReport, StoreError> {
+        self.run_timeouts_within(now, None).await
+    }
+
+    /// The timeout pass, starting no new tick once `budget` has passed (the background loop's
+    /// iterations must complete inside their deadline however slow the store is; whatever is
+    /// left is due again at the next iteration, a second later).
+    pub async fn run_timeouts_within(
+        &self,
+        now: Timestamp,
+        budget: Option<std::time::Duration>,
+    ) -> Result<TickReport, StoreError> {
         let limit = self.inner.config.tick_batch.max(1);
         let mut total = TickReport::default();
+        let started = tokio::time::Instant::now();
         for _ in 0..TICK_ROUNDS_PER_PASS_MAX {
+            if budget.is_some_and(|budget| started.elapsed() >= budget) {
+                break;
+            }
             let Reply::Tick(report) = self.execute(Command::Tick { limit }, now).await? else {
                 break;
             };

@@ -1,7 +1,8 @@
 //! A dispatch iteration wedged mid-way (its claim committed, its future never finishing) is
 //! abandoned by the supervisor, and every message is still delivered exactly once: the leased rows
 //! come back when their lease runs out, and nothing was handed off twice. A push target that
-//! accepts and never answers holds only its own lane, and only until the slot ceiling.
+//! accepts and never answers holds only its own lane, and only until the slot ceiling. Over a
+//! slow store, dispatch and timeout passes end inside their deadlines and work keeps moving.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -152,6 +153,35 @@ async fn a_pass_over_a_slow_store_completes_in_time_and_keeps_going() {
     let report = app.supervisor().reports().into_iter().find(|r| r.name == "dispatcher");
     assert!(!report.expect("report").stale, "the dispatcher kept completing iterations");
     assert!(received > 100, "work kept moving: {received} delivered");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timeout_pass_over_a_slow_store_completes_in_time_and_keeps_going() {
+    let store = Arc::new(SlowStore {
+        inner: MemStore::new(KernelConfig::default()),
+        delay: Duration::from_millis(1_500),
+    });
+    let t0 = 1_700_000_000_000;
+    // Thousands of promises timing out together: far more ticks than fit in one deadline.
+    for n in 0..6_000 {
+        let create = Command::PromiseCreate(CreatePromise {
+            id: format!("t{n}"),
+            timeout_at: Timestamp(t0 + 1_000),
+            param: Default::default(),
+            tags: Default::default(),
+        });
+        store.inner.execute_now(&create, Timestamp(t0)).unwrap();
+    }
+    let clock = Arc::new(TokioClock { start: tokio::time::Instant::now() });
+    let app = App::new(store.clone(), clock, ServerConfig::default());
+    let (_stop, shutdown) = watch::channel(false);
+    let _loops = crate::loops::start(&app, shutdown);
+    tokio::time::sleep(Duration::from_secs(90)).await;
+    let timeouts = app.supervisor().states().into_iter().find(|s| s.spec.name == "timeouts");
+    let overruns = timeouts.expect("timeouts loop").overruns.load(Ordering::Relaxed);
+    assert_eq!(overruns, 0, "no timeout pass outlived its deadline");
+    let report = app.supervisor().reports().into_iter().find(|r| r.name == "timeouts");
+    assert!(!report.expect("report").stale, "the timeout loop kept completing iterations");
 }
 
 /// A push target that accepts connections and never answers: a hung handler holding a slot.
