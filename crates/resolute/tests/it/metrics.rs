@@ -25,7 +25,9 @@ async fn metrics_show_queues_per_lane_loop_freshness_and_process_figures() {
     let text = loop {
         let text = server.client.get(&url).send().await.expect("scrape").text().await.unwrap();
         let lane = r#"resolute_lane_pending_messages{lane="poll:nowhere"}"#;
-        if sample(&text, lane) == Some(1.0) || Instant::now() > deadline {
+        let since = r#"resolute_loop_ms_since_last_completion{name="dispatcher"}"#;
+        let ready = sample(&text, lane) == Some(1.0) && sample(&text, since).is_some();
+        if ready || Instant::now() > deadline {
             break text;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
