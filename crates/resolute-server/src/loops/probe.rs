@@ -32,10 +32,12 @@ pub async fn iteration(
     let url = format!("http://{address}/health");
     let answered = matches!(client.get(&url).timeout(PROBE_TIMEOUT).send().await, Ok(response) if response.status().as_u16() < 500 || response.status().as_u16() == 503);
     let now = app.now();
-    let missed = if answered { 0 } else { misses.fetch_add(1, Ordering::AcqRel) + 1 };
-    if answered {
+    let missed = if answered {
         misses.store(0, Ordering::Release);
-    }
+        0
+    } else {
+        misses.fetch_add(1, Ordering::AcqRel) + 1
+    };
     match (answered, app.listener_failing_since()) {
         (true, Some(since)) => {
             tracing::info!(down_ms = now.ms() - since.ms(), "listener answers again");
