@@ -145,8 +145,9 @@ impl SqliteStore {
         // The writer's connection migrates the schema before any reader opens the file.
         let connection = open_connection(path, synchronous)?;
         let readers = if is_memory(path) { None } else { Some(readers::start(path, &config)?) };
-        let writer = writer::spawn(connection, config)?;
-        Ok(SqliteStore { writer, readers, _checkpointer: checkpoint::start(path) })
+        let tail = checkpoint::Tail::default();
+        let writer = writer::spawn(connection, config, tail.clone())?;
+        Ok(SqliteStore { writer, readers, _checkpointer: checkpoint::start(path, tail) })
     }
 
     /// Runs a command and blocks the calling thread until it is committed (tests, tools).

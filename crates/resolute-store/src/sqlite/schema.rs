@@ -21,6 +21,15 @@ const MIGRATIONS: &[&str] = &[
 
 const STATEMENT_CACHE_CAPACITY: usize = 128;
 
+/// Page size of a new database file (an existing file keeps its own). Every commit appends each
+/// page it dirtied to the WAL, and a promise write dirties a few pages whatever their size, so
+/// smaller pages mean fewer bytes written, checkpointed and fsynced per request. Measured with
+/// loadgen `promises` at 8 clients (two runs each): 2 KiB pages halved the WAL and the checkpoint
+/// I/O wait against SQLite's 4 KiB default and cut the worst request from 23–61 ms to 11–17 ms, at
+/// the same throughput; 1 KiB pages went further on both but make every value over ~1 KiB an
+/// overflow chain, which costs reads.
+const PAGE_SIZE: u32 = 2048;
+
 /// How hard a commit pushes to stable storage before the writer replies.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Synchronous {
@@ -40,7 +49,8 @@ impl Synchronous {
     }
 }
 
-/// Checkpoints run on their own connection and thread (`checkpoint.rs`), never in a commit.
+/// Checkpoints run on their own connection and thread, the tail of each between two batches of the
+/// writer (`checkpoint.rs`), never inside a commit.
 pub(crate) fn configure(
     connection: &Connection,
     synchronous: Synchronous,
@@ -48,6 +58,7 @@ pub(crate) fn configure(
     // About 40 distinct statements (more with search filters); the default cache holds 16, which
     // would re-prepare statements on every command.
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    connection.pragma_update(None, "page_size", PAGE_SIZE).map_err(unavailable)?;
     connection.pragma_update(None, "synchronous", synchronous.pragma()).map_err(unavailable)?;
     connection
         .execute_batch(

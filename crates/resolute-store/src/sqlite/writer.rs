@@ -12,6 +12,7 @@ use resolute_core::txn::{TxnError, TxnErrorKind, TxnResult};
 use resolute_core::{Command, KernelConfig, Timestamp};
 use rusqlite::Connection;
 
+use super::checkpoint::Tail;
 use super::rows::sql_error;
 use super::schema::unavailable;
 use super::SqliteTxn;
@@ -36,11 +37,12 @@ pub(crate) struct WriterHandle {
 pub(crate) fn spawn(
     connection: Connection,
     config: KernelConfig,
+    tail: Tail,
 ) -> Result<WriterHandle, StoreError> {
     let (jobs, queue) = async_channel::bounded(QUEUE_CAPACITY);
     std::thread::Builder::new()
         .name("resolute-sqlite-writer".into())
-        .spawn(move || Writer { connection, config, queue }.run())
+        .spawn(move || Writer { connection, config, queue, tail }.run())
         .map_err(|error| {
             StoreError::Unavailable(format!("cannot start the writer thread: {error}"))
         })?;
@@ -87,6 +89,7 @@ struct Writer {
     connection: Connection,
     config: KernelConfig,
     queue: async_channel::Receiver<Job>,
+    tail: Tail,
 }
 
 impl Writer {
@@ -107,6 +110,7 @@ impl Writer {
                 }
             }
             self.run_batch(batch);
+            self.tail.finish_on(&self.connection);
         }
         let _ = self.connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
     }
@@ -249,7 +253,7 @@ pub(crate) fn run_one_batch(
     commands: Vec<(Command, Timestamp)>,
 ) -> (Connection, Vec<Result<Executed, StoreError>>) {
     let (_jobs, queue) = async_channel::bounded(1);
-    let mut writer = Writer { connection, config, queue };
+    let mut writer = Writer { connection, config, queue, tail: Tail::default() };
     let mut answers = Vec::new();
     let mut batch = Vec::new();
     for (command, now) in commands {

@@ -1,6 +1,7 @@
 //! The store test suites: one conformance suite for every backend, a differential run of the
-//! kernel on MemStore against SQLite, durability and migrations, lease times, and group commit.
+//! kernel on MemStore against SQLite, durability and migrations, WAL bounds, lease times, and group commit.
 
+mod checkpoint;
 mod conformance;
 mod differential;
 mod durability;
