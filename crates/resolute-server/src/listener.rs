@@ -9,7 +9,7 @@ mod reject;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use crate::http::Routes;
 use prometheus_client::metrics::counter::Counter;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
@@ -44,7 +44,7 @@ pub struct Spec {
 /// connection has closed. The caller bounds that wait.
 pub async fn run(
     listener: TcpListener,
-    router: Router,
+    routes: Routes,
     app: App,
     spec: Spec,
     mut stop: watch::Receiver<bool>,
@@ -55,7 +55,7 @@ pub async fn run(
         tracker: TaskTracker::new(),
         failing: None,
         rejected_in_episode: 0,
-        router,
+        routes,
         app,
         spec,
         stop: stop.clone(),
@@ -118,7 +118,7 @@ struct Acceptor {
     failing: Option<Failing>,
     /// Connections refused since the limit was last reached (0: not at the limit).
     rejected_in_episode: u64,
-    router: Router,
+    routes: Routes,
     app: App,
     spec: Spec,
     stop: watch::Receiver<bool>,
@@ -215,11 +215,11 @@ impl Acceptor {
         let open = Open::new(metrics.open.get_or_create(&self.labels()).clone(), slot);
         let header = self.reason_counter(&metrics.timed_out, "header");
         let idle = self.reason_counter(&metrics.timed_out, "idle");
-        let (router, limits, stop) = (self.router.clone(), self.spec.limits, self.stop.clone());
+        let (routes, limits, stop) = (self.routes.clone(), self.spec.limits, self.stop.clone());
         let name = self.spec.name;
         self.tracker.spawn(async move {
             let _open = open;
-            let outcome = connection::serve(stream, router, limits, stop).await;
+            let outcome = connection::serve(stream, routes, limits, stop).await;
             if let Some(reason) = outcome {
                 tracing::debug!(listener = name, reason = reason.label(), "connection cut off");
                 match reason {

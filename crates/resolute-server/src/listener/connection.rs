@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes};
-use axum::Router;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper::Request;
@@ -24,6 +23,7 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use crate::config::ListenerLimits;
+use crate::http::{Routes, RpcEndpoint};
 
 /// Where a connection is in its request cycle; every phase but `Busy` has a deadline.
 #[derive(Clone, Copy, Debug)]
@@ -58,7 +58,7 @@ impl Overstayed {
 /// (then in-flight requests finish and the connection closes).
 pub async fn serve(
     stream: TcpStream,
-    router: Router,
+    routes: Routes,
     limits: ListenerLimits,
     mut stop: watch::Receiver<bool>,
 ) -> Option<Overstayed> {
@@ -69,9 +69,12 @@ pub async fn serve(
         // hyper calls the service once the head is parsed: from here until the response body
         // is done (or dropped) the connection is busy, not dawdling.
         let busy = Busy::begin(&phase);
-        let router = router.clone();
+        let routes = routes.clone();
         async move {
-            let response = router.oneshot(request).await?;
+            let response = match routes.rpc {
+                Some(rpc) if RpcEndpoint::takes(&request) => rpc.serve(request).await,
+                _ => routes.router.oneshot(request).await?,
+            };
             Ok::<_, Infallible>(response.map(|body| Guarded { body, _busy: busy }))
         }
     });
