@@ -39,6 +39,8 @@ pub struct ServerConfig {
     pub auth: Option<Arc<Verifier>>,
     /// Connection bounds of the API listener.
     pub listener: ListenerLimits,
+    /// HTTP pushes in flight at once to one target origin (each origin has its own).
+    pub push_concurrency_per_target: usize,
 }
 
 /// What one listener allows its clients: how many connections, and how long they may dawdle.
@@ -86,6 +88,7 @@ impl Default for ServerConfig {
             rpc_timeout: Duration::from_secs(30),
             auth: None,
             listener: ListenerLimits::default(),
+            push_concurrency_per_target: crate::dispatch::PUSH_SLOTS_PER_TARGET,
         }
     }
 }

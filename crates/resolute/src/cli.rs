@@ -132,6 +132,12 @@ pub struct ServeArgs {
     /// Milliseconds before a pending task's execute is sent again.
     #[arg(long, env = "RESONATE_TASKS__RETRY_TIMEOUT", default_value_t = 30_000)]
     pub tasks_retry_timeout: u64,
+    /// HTTP pushes in flight at once to one target origin; every origin has its own, so a slow or
+    /// hung target cannot take another's (Resonate's flag, which there bounds all targets
+    /// together).
+    #[arg(long, env = "RESONATE_TRANSPORTS__HTTP_PUSH__CONCURRENCY", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub transports_http_push_concurrency: u32,
     /// Milliseconds after which a lane with undelivered work and nothing able to take it is
     /// reported STUCK (log, /health, /metrics).
     #[arg(long, env = "RESOLUTE_STUCK_AFTER_MS", default_value_t = 30_000)]
@@ -181,6 +187,8 @@ impl ServeArgs {
                 header_read_timeout: Duration::from_millis(self.server_header_read_timeout_ms),
                 idle_timeout: Duration::from_millis(self.server_idle_timeout_ms),
             },
+            push_concurrency_per_target: usize::try_from(self.transports_http_push_concurrency)
+                .unwrap_or(usize::MAX),
             ..ServerConfig::default()
         })
     }

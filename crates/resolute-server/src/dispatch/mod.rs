@@ -9,7 +9,7 @@
 mod pass;
 pub mod push;
 
-pub use pass::{DispatchConfig, Dispatcher};
+pub use pass::{DispatchConfig, Dispatcher, PUSH_SLOTS_PER_TARGET};
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -60,7 +60,11 @@ pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> 
         std::future::pending::<()>,
         shutdown.clone(),
     );
-    let dispatcher = Dispatcher::new(app.clone(), DispatchConfig::default());
+    let config = DispatchConfig {
+        push_slots_per_lane: app.config().push_concurrency_per_target.max(1),
+        ..DispatchConfig::default()
+    };
+    let dispatcher = Dispatcher::new(app.clone(), config);
     app.set_dispatcher(dispatcher.clone());
     let dispatch =
         LoopSpec { name: "dispatcher", interval: DISPATCH_INTERVAL, deadline: DISPATCH_DEADLINE };

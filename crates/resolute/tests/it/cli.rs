@@ -112,10 +112,13 @@ fn output_within_10s(command: &mut Command) -> Output {
 }
 
 #[test]
-fn listener_limits_of_zero_stop_the_start_with_the_setting_named() {
-    for flag in
-        ["--server-max-connections", "--server-header-read-timeout-ms", "--server-idle-timeout-ms"]
-    {
+fn limits_of_zero_stop_the_start_with_the_setting_named() {
+    for flag in [
+        "--server-max-connections",
+        "--server-header-read-timeout-ms",
+        "--server-idle-timeout-ms",
+        "--transports-http-push-concurrency",
+    ] {
         let output = output_within_10s(
             Command::new(env!("CARGO_BIN_EXE_resolute"))
                 .args(["serve", "--storage-sqlite-path", ":memory:", "--server-port", "0"])

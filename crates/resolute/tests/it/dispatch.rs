@@ -1,5 +1,6 @@
 //! Dispatch over real HTTP: SSE poll delivery, HTTP push with retries, delivery after a crash,
-//! parked messages released when a worker connects, and isolation from a hung push target.
+//! parked messages released when a worker connects, the per-target push ceiling, and isolation
+//! from a hung push target.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -129,6 +130,33 @@ async fn push_delivers_and_retries_failures_with_back_off() {
     let event = tokio::time::timeout(Duration::from_secs(10), received.recv()).await;
     let event = event.expect("delivered after retries").expect("event");
     assert_eq!(task_of(&event), ("pushed".to_owned(), 0));
+}
+
+#[tokio::test]
+async fn a_push_target_gets_at_most_the_configured_pushes_at_once() {
+    let server = Server::start_with(&["--transports-http-push-concurrency", "3"]);
+    let arrived = Arc::new(AtomicUsize::new(0));
+    let counted = arrived.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            std::future::pending::<StatusCode>()
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let hook = format!("http://{}/hook", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    for index in 0..10 {
+        create_for(&server, &format!("held.{index}"), &hook).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while arrived.load(Ordering::SeqCst) < 3 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Give a fourth push the time it would need to show up.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(arrived.load(Ordering::SeqCst), 3, "pushes in flight to one target");
 }
 
 #[tokio::test]
