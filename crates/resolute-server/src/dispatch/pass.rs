@@ -87,6 +87,27 @@ pub struct Dispatcher {
     random: Mutex<u64>,
 }
 
+/// Lane slots taken by a plan whose claim has not come back yet; dropped, it frees them.
+struct PlannedSlots<'a> {
+    dispatcher: &'a Dispatcher,
+    tickets: Vec<Ticket>,
+}
+
+impl PlannedSlots<'_> {
+    /// The claim came back: its deliveries take the slots over.
+    fn keep(mut self) -> Vec<Ticket> {
+        std::mem::take(&mut self.tickets)
+    }
+}
+
+impl Drop for PlannedSlots<'_> {
+    fn drop(&mut self) {
+        if !self.tickets.is_empty() {
+            self.dispatcher.planner().finish_all(&self.tickets);
+        }
+    }
+}
+
 /// A full lane says so at most this often.
 const BLOCKED_WARN_INTERVAL_MS: i64 = 10_000;
 
@@ -204,7 +225,20 @@ impl Dispatcher {
         else {
             return Ok(false);
         };
-        let plan = self.plan(&due, now);
+        self.claim_and_start(&due, now).await?;
+        Ok(due.len() >= limit)
+    }
+
+    /// Plans `due` against the lanes, claims and parks in one command, starts the deliveries.
+    async fn claim_and_start(
+        self: &Arc<Self>,
+        due: &[Message],
+        now: Timestamp,
+    ) -> Result<(), resolute_store::StoreError> {
+        let plan = self.plan(due, now);
+        // Holds the planned slots until the deliveries start: a failed claim, a panic in the
+        // store or a cancelled pass gives them back instead of leaving them taken.
+        let slots = PlannedSlots { dispatcher: self, tickets: plan.tickets };
         let command = Command::ClaimMessages {
             claims: plan.claims,
             parks: plan.parks,
@@ -212,16 +246,13 @@ impl Dispatcher {
             drops: plan.drops.into_iter().map(|(key, _, _)| key).collect(),
             lease_until: now.plus_ms(ms(self.lease())),
         };
-        let claimed = match self.app.execute(command, now).await {
-            Ok(Reply::ClaimMessages(claimed)) => claimed,
-            Ok(_) => Vec::new(),
-            Err(error) => {
-                self.planner().finish_all(&plan.tickets);
-                return Err(error);
-            }
+        let claimed = match self.app.execute(command, now).await? {
+            Reply::ClaimMessages(claimed) => claimed,
+            _ => Vec::new(),
         };
-        self.start_deliveries(claimed, plan.tickets);
-        Ok(due.len() >= limit)
+        let tickets = slots.keep();
+        self.start_deliveries(claimed, tickets);
+        Ok(())
     }
 
     /// Every lane on a single node. With several nodes on one store, poll lanes only where a

@@ -30,6 +30,8 @@ enum Fault {
     Errors,
     /// Reading due messages panics.
     Panic,
+    /// Claiming due messages panics (after the plan has taken lane slots for them).
+    PanicOnClaim,
     /// Recording a delivery outcome (the ack) fails.
     FailAcks,
 }
@@ -58,6 +60,7 @@ impl Store for FaultyStore {
                 return Box::pin(async move { Err(error) });
             }
             Fault::Panic if due => panic!("injected store panic"),
+            Fault::PanicOnClaim if claim => panic!("injected store panic in a claim"),
             Fault::FailAcks if matches!(command, Command::SettleDelivery { .. }) => {
                 let error = StoreError::Unavailable("disk I/O error (injected)".into());
                 return Box::pin(async move { Err(error) });
@@ -203,6 +206,17 @@ async fn a_panicking_dispatch_pass_is_restarted_and_dispatch_resumes() {
     assert_eq!(rig.receive(Duration::from_secs(30)).await, once_each());
     let (iterations, _, _) = rig.loop_figures("dispatcher");
     assert!(iterations >= 1, "the restarted loop completes passes");
+}
+
+/// A claim that panics after the plan took lane slots for its messages gives the slots back:
+/// held, they made every later pass see the messages as "already being delivered" and park
+/// them until the 60 s slot ceiling reclaimed the slots.
+#[tokio::test(start_paused = true)]
+async fn a_claim_that_panics_leaves_no_lane_slot_taken() {
+    let mut rig = rig(Fault::PanicOnClaim).await;
+    assert!(rig.receive(Duration::from_secs(5)).await.is_empty());
+    rig.store.set(Fault::Off);
+    assert_eq!(rig.receive(Duration::from_secs(10)).await, once_each());
 }
 
 /// F12 (work ready, nobody taking it) and the once-per-transition rule of incident 3: a poll group
