@@ -77,13 +77,15 @@ fn runs(options: &Options) -> Vec<Run> {
             })
             .collect(),
         "stall-push" => vec![Run { label: "stall-c8".into(), args: base("stall-push", "8") }],
-        "late-create" => {
-            let mut args = base("late-create", "8");
-            args.extend(
-                ["--count", "200", "--deadline-ms", "5000", "--target", "poll"].map(str::to_owned),
-            );
-            vec![Run { label: "late-poll".into(), args }]
-        }
+        "late-create" => ["poll", "push"]
+            .iter()
+            .map(|target| {
+                let mut args = base("late-create", "8");
+                let flags = ["--count", "200", "--deadline-ms", "5000", "--target", target];
+                args.extend(flags.map(str::to_owned));
+                Run { label: format!("late-{target}"), args }
+            })
+            .collect(),
         other => vec![Run { label: other.into(), args: base(other, "8") }],
     }
 }
