@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use resolute_core::KernelConfig;
 use resolute_server::auth::Verifier;
 use resolute_server::config::ListenerLimits;
+use resolute_server::dispatch::PUSH_SLOTS_PER_TARGET;
 use resolute_server::ServerConfig;
 
 /// The `--log-format` values.
@@ -135,7 +136,7 @@ pub struct ServeArgs {
     /// HTTP pushes in flight at once to one target origin; every origin has its own, so a slow or
     /// hung target cannot take another's (Resonate's flag, which there bounds all targets
     /// together).
-    #[arg(long, env = "RESONATE_TRANSPORTS__HTTP_PUSH__CONCURRENCY", default_value_t = 256,
+    #[arg(long, env = "RESONATE_TRANSPORTS__HTTP_PUSH__CONCURRENCY", default_value_t = PUSH_SLOTS_PER_TARGET as u32,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub transports_http_push_concurrency: u32,
     /// Milliseconds after which a lane with undelivered work and nothing able to take it is

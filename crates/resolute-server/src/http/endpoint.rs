@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
@@ -60,7 +59,7 @@ impl RpcEndpoint {
         };
         let answer = async {
             match self.read_body(request.into_body()).await {
-                Ok(body) => super::rpc::handle(State(self.app.clone()), body).await,
+                Ok(body) => super::rpc::handle(&self.app, body).await,
                 Err(response) => response,
             }
         };

@@ -1,7 +1,6 @@
 //! `POST /`: the RPC endpoint. Parse, execute, render — every rule lives below this file.
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use resolute_api::{ApiError, Operation, Rendered};
@@ -9,7 +8,8 @@ use resolute_core::Timestamp;
 
 use crate::app::App;
 
-pub async fn handle(State(app): State<App>, body: Bytes) -> Response {
+/// Answers one RPC body; `endpoint.rs` has already applied the HTTP-level limits.
+pub async fn handle(app: &App, body: Bytes) -> Response {
     let envelope = match resolute_api::parse_envelope(&body, app.config().debug) {
         Ok(envelope) => envelope,
         Err(error) => return respond(error.render()),
@@ -25,10 +25,10 @@ pub async fn handle(State(app): State<App>, body: Bytes) -> Response {
         None => Ok(()),
     };
     let rendered = match authorized.and_then(|()| envelope.into_operation()) {
-        Ok(operation) => run(&app, operation, &kind, &corr_id, now).await,
+        Ok(operation) => run(app, operation, &kind, &corr_id, now).await,
         Err(error) => error.render(),
     };
-    record(&app, &kind, rendered.status, started.elapsed());
+    record(app, &kind, rendered.status, started.elapsed());
     respond(rendered)
 }
 
