@@ -93,6 +93,34 @@ impl Planner {
         plan
     }
 
+    /// Slots for just-queued messages that can go at once, with the claims to lease them. Nothing
+    /// else is decided here: a message without room, without a worker or without a route is left
+    /// due for the next pass, which parks, reports or drops it as `plan` does.
+    pub fn plan_queued(
+        &mut self,
+        queued: &[Message],
+        now: Timestamp,
+        mut route: impl FnMut(&str) -> Route,
+    ) -> (Vec<Claim>, Vec<Ticket>) {
+        let (mut claims, mut tickets) = (Vec::new(), Vec::new());
+        for message in queued.iter().filter(|message| message.due_at <= now && !message.leased) {
+            let key = message.key();
+            let Route::Lane { limit } = route(&message.address) else {
+                continue;
+            };
+            if self.lanes.active(&message.lane) >= limit
+                || self.lanes.is_in_flight(&message.lane, &key)
+            {
+                continue;
+            }
+            if let Ok(ticket) = self.lanes.try_start(&message.lane, &key, limit, now) {
+                claims.push(Claim { key, version: message.version(), attempts: message.attempts });
+                tickets.push(ticket);
+            }
+        }
+        (claims, tickets)
+    }
+
     fn remember_parked(&mut self, message: &Message) {
         if self.parked.len() < PARKED_LANES_MAX || self.parked.contains_key(&message.lane) {
             self.parked.insert(message.lane.clone(), message.address.clone());
@@ -174,5 +202,28 @@ mod tests {
         assert_eq!(plan.full_lanes, vec![("push:http://hung.example".to_owned(), 2)]);
         let again = planner.plan(&batch[2..], Timestamp(1), route);
         assert!(again.full_lanes.is_empty(), "the same episode is not reported again");
+    }
+
+    /// The commit-time fast path takes only what can go now and decides nothing else: what it
+    /// skips is left for the pass, with no refusal counted (or the pass would not report the
+    /// episode) and no park remembered.
+    #[test]
+    fn queued_messages_get_only_free_slots_and_the_rest_is_left_to_the_pass() {
+        let mut planner = Planner::default();
+        let mut later = due("later");
+        later.due_at = Timestamp(5);
+        let batch = [due("t0"), due("t0"), due("t1"), due("t2"), later];
+        let (claims, tickets) =
+            planner.plan_queued(&batch, Timestamp(0), |_| Route::Lane { limit: 2 });
+        let keys: Vec<_> = claims.iter().map(|claim| claim.key.clone()).collect();
+        let expected = [MessageKey::Execute("t0".into()), MessageKey::Execute("t1".into())];
+        assert_eq!(keys, expected, "one slot per message, two slots, nothing not yet due");
+        assert_eq!(tickets.len(), 2);
+        assert_eq!(planner.lanes.refused("push:http://hung.example"), 0);
+        let (none, _) = planner.plan_queued(&[due("t3")], Timestamp(0), |_| Route::Park);
+        assert!(none.is_empty());
+        assert!(planner.ready_lanes(|_| Route::Lane { limit: 9 }).is_empty(), "nothing parked");
+        let plan = planner.plan(&[due("t2")], Timestamp(0), |_| Route::Lane { limit: 2 });
+        assert_eq!(plan.full_lanes.len(), 1, "the pass still reports the full lane");
     }
 }

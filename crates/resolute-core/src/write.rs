@@ -2,7 +2,8 @@
 //! whose only extra condition may be a guard against a concurrent writer.
 
 use crate::model::{
-    MessageKey, Promise, PromiseState, Schedule, Task, TaskState, TaskTimer, Value,
+    Message, MessageBody, MessageKey, Promise, PromiseState, Schedule, Task, TaskState, TaskTimer,
+    Value,
 };
 use crate::time::Timestamp;
 
@@ -108,5 +109,23 @@ impl Write {
     /// True for writes that put a message in the outbox, so the dispatcher must be woken.
     pub fn queues_message(&self) -> bool {
         matches!(self, Write::PutExecute { .. } | Write::PutUnblock { .. })
+    }
+
+    /// The outbox row a queueing write puts, as it stands right after the write: no attempts, not
+    /// leased. (`PutUnblock` keeps an unblock already queued; its row may then differ, which a
+    /// claim notices by its attempt count.)
+    pub fn queued_message(&self) -> Option<Message> {
+        let (address, lane, body, due_at) = match self {
+            Write::PutExecute { task_id, version, address, lane, due_at } => {
+                let body = MessageBody::Execute { task_id: task_id.clone(), version: *version };
+                (address, lane, body, *due_at)
+            }
+            Write::PutUnblock { promise_id, address, lane, due_at } => {
+                (address, lane, MessageBody::Unblock { promise_id: promise_id.clone() }, *due_at)
+            }
+            _ => return None,
+        };
+        let (address, lane) = (address.clone(), lane.clone());
+        Some(Message { address, lane, body, due_at, attempts: 0, leased: false, queued_at: due_at })
     }
 }

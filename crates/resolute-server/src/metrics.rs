@@ -49,6 +49,8 @@ pub struct Metrics {
     pub deliveries: Family<DeliveryLabels, Counter>,
     pub messages_dropped: Counter,
     pub slots_reclaimed: Counter,
+    /// Messages leased by the transaction that queued them (the dispatcher's fast path).
+    pub commit_claims: Counter,
     pub lane_episodes: Family<EpisodeLabels, Counter>,
     pub poll_connections: Gauge,
     pub listeners: ListenerMetrics,
@@ -158,6 +160,12 @@ impl Default for Metrics {
         let messages_dropped =
             registered(r, "messages_dropped", "Undeliverable", Counter::default());
         let slots_reclaimed = registered(r, "slots_reclaimed", "Idle slots", Counter::default());
+        let commit_claims = registered(
+            r,
+            "commit_claims",
+            "Messages leased by the commit that queued them",
+            Counter::default(),
+        );
         let lane_episodes =
             registered(r, "lane_episodes", "STUCK, RESUMED, dispatch blocked", Family::default());
         let poll_connections = registered(r, "poll_connections", "SSE workers", Gauge::default());
@@ -177,6 +185,7 @@ impl Default for Metrics {
             deliveries,
             messages_dropped,
             slots_reclaimed,
+            commit_claims,
             lane_episodes,
             poll_connections,
             listeners,

@@ -2,9 +2,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
+use resolute_core::command::Claim;
+use resolute_core::reply::ClaimedMessage;
 use resolute_core::txn::{Txn, TxnErrorKind, TxnResult};
-use resolute_core::{Command, KernelConfig, Reply, Timestamp, Write};
+use resolute_core::{Command, KernelConfig, Message, Reply, Timestamp, Write};
 
 use crate::error::StoreError;
 
@@ -31,6 +34,37 @@ pub trait Store: Send + Sync + 'static {
     fn on_remote_change(&self, wake: Box<dyn Fn() + Send + Sync>) {
         let _ = wake;
     }
+    /// Lets `claimer` lease messages in the very transaction that queues them (see
+    /// [`ClaimOnCommit`]). A store that cannot (or is shared with other nodes) ignores it, and
+    /// every message goes the dispatcher's way: due scan, then claim.
+    fn claim_on_commit(&self, claimer: Arc<dyn ClaimOnCommit>) {
+        let _ = claimer;
+    }
+}
+
+/// The dispatcher's say over messages a batch has just queued, asked by a writer before it
+/// commits. Leasing them in the same transaction saves the two round trips that would follow the
+/// commit (a due scan on a reader, a claim on the writer), which were most of the time from a
+/// create to its execute on the wire. What the claimer does not take stays due, and the commit
+/// wakes the dispatcher for it as before.
+pub trait ClaimOnCommit: Send + Sync {
+    /// Which of `queued` to lease now; called on the writer's thread inside the open transaction,
+    /// so it must answer at once. `None` takes none.
+    fn plan(&self, queued: &[Message], now: Timestamp) -> Option<CommitClaims>;
+}
+
+/// Claims to run inside the transaction, and what to do once it commits.
+pub struct CommitClaims {
+    pub claims: Vec<Claim>,
+    pub lease_until: Timestamp,
+    /// Given the leased messages after the commit. Dropped unused (the claim or the commit
+    /// failed), it must give back whatever it reserved.
+    pub start: Box<dyn StartClaimed>,
+}
+
+/// Starts deliveries of messages leased by a commit.
+pub trait StartClaimed: Send {
+    fn start(self: Box<Self>, claimed: Vec<ClaimedMessage>);
 }
 
 /// How many times in all a command is run when the store reports a write conflict.
@@ -57,6 +91,8 @@ pub fn retry_conflicts<T>(mut attempt: impl FnMut() -> TxnResult<T>) -> TxnResul
 struct Watching<'a> {
     txn: &'a mut dyn Txn,
     queued_messages: bool,
+    /// Where the queued rows are noted, when the caller wants them.
+    noted: Option<&'a mut Vec<Message>>,
 }
 
 /// Runs the kernel on an open transaction and reports whether it queued messages.
@@ -66,9 +102,26 @@ pub fn run_command(
     now: Timestamp,
     config: &KernelConfig,
 ) -> TxnResult<Executed> {
-    let mut watching = Watching { txn, queued_messages: false };
+    let mut watching = Watching { txn, queued_messages: false, noted: None };
     let reply = resolute_core::execute(command, &mut watching, now, config)?;
     Ok(Executed { reply, queued_messages: watching.queued_messages })
+}
+
+/// [`run_command`], also appending each outbox row the command queued to `queued` (untouched when
+/// the command fails).
+pub fn run_command_noting(
+    txn: &mut dyn Txn,
+    command: &Command,
+    now: Timestamp,
+    config: &KernelConfig,
+    queued: &mut Vec<Message>,
+) -> TxnResult<Executed> {
+    let mut noted = Vec::new();
+    let mut watching = Watching { txn, queued_messages: false, noted: Some(&mut noted) };
+    let reply = resolute_core::execute(command, &mut watching, now, config)?;
+    let queued_messages = watching.queued_messages;
+    queued.append(&mut noted);
+    Ok(Executed { reply, queued_messages })
 }
 
 impl Txn for Watching<'_> {
@@ -155,6 +208,9 @@ impl Txn for Watching<'_> {
     }
     fn write(&mut self, write: Write) -> TxnResult<()> {
         self.queued_messages |= write.queues_message();
+        if let Some(noted) = self.noted.as_deref_mut() {
+            noted.extend(write.queued_message());
+        }
         self.txn.write(write)
     }
 }

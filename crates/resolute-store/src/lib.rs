@@ -14,7 +14,8 @@ pub mod workload;
 
 pub use error::StoreError;
 pub use facade::{
-    retry_conflicts, run_command, Executed, Store, StoreFuture, CONFLICT_ATTEMPTS_MAX,
+    retry_conflicts, run_command, run_command_noting, ClaimOnCommit, CommitClaims, Executed,
+    StartClaimed, Store, StoreFuture, CONFLICT_ATTEMPTS_MAX,
 };
 pub use mem::MemState;
 pub use memstore::MemStore;

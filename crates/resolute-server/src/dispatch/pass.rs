@@ -85,6 +85,8 @@ pub struct Dispatcher {
     /// Consecutive failed deliveries per lane (cleared by a success), for stuck diagnostics.
     failing: Mutex<BTreeMap<String, u32>>,
     random: Mutex<u64>,
+    /// Where deliveries run: also reached from the store's writer thread (`on_commit`).
+    runtime: tokio::runtime::Handle,
 }
 
 /// Lane slots taken by a plan whose claim has not come back yet; dropped, it frees them.
@@ -114,6 +116,8 @@ const BLOCKED_WARN_INTERVAL_MS: i64 = 10_000;
 /// Lanes remembered for warnings and failure streaks, at most.
 const LANES_REMEMBERED_MAX: usize = 10_000;
 
+mod on_commit;
+
 fn ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
@@ -131,7 +135,17 @@ impl Dispatcher {
             failing: Mutex::new(BTreeMap::new()),
             blocked_warned: Mutex::new(BTreeMap::new()),
             random: Mutex::new(seed),
+            runtime: tokio::runtime::Handle::current(),
         })
+    }
+
+    /// Lets the store lease new messages in the transaction that queues them (`on_commit`). A
+    /// shared store is left alone: there the node with the worker must claim.
+    pub fn claim_on_commit(self: &Arc<Self>) {
+        if !self.app.store().is_shared() {
+            let dispatcher = Arc::downgrade(self);
+            self.app.store().claim_on_commit(Arc::new(on_commit::CommitClaimer { dispatcher }));
+        }
     }
 
     fn planner(&self) -> MutexGuard<'_, Planner> {
@@ -236,6 +250,10 @@ impl Dispatcher {
         now: Timestamp,
     ) -> Result<(), resolute_store::StoreError> {
         let plan = self.plan(due, now);
+        if plan.claims.is_empty() && plan.parks.is_empty() && plan.drops.is_empty() {
+            // Nothing to record: a writer round trip (a transaction) saved.
+            return Ok(());
+        }
         // Holds the planned slots until the deliveries start: a failed claim, a panic in the
         // store or a cancelled pass gives them back instead of leaving them taken.
         let slots = PlannedSlots { dispatcher: self, tickets: plan.tickets };
@@ -347,7 +365,7 @@ impl Dispatcher {
             ClaimedBody::Unblock { promise } => resolute_api::unblock_message(promise).into(),
         };
         let dispatcher = self.clone();
-        tokio::spawn(async move {
+        self.runtime.spawn(async move {
             let delivered = dispatcher.deliver(&message.address, payload).await;
             dispatcher.settle(message, ticket, delivered).await;
         });

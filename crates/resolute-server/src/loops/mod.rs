@@ -66,6 +66,7 @@ pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> 
     };
     let dispatcher = Dispatcher::new(app.clone(), config);
     app.set_dispatcher(dispatcher.clone());
+    dispatcher.claim_on_commit();
     let dispatch =
         LoopSpec { name: "dispatcher", interval: DISPATCH_INTERVAL, deadline: DISPATCH_DEADLINE };
     let stuck = start_stuck_watch(app, dispatcher.clone(), shutdown.clone());

@@ -10,6 +10,7 @@ pub(crate) mod writer;
 mod writes;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use resolute_core::command::{DueFilter, PromiseQuery, ScheduleQuery, TaskQuery};
 use resolute_core::reply::Snapshot;
@@ -21,7 +22,7 @@ use resolute_core::{
 use rusqlite::Connection;
 
 use crate::error::StoreError;
-use crate::facade::{Executed, Store, StoreFuture};
+use crate::facade::{ClaimOnCommit, Executed, Store, StoreFuture};
 
 pub use schema::{schema_version, Synchronous};
 
@@ -123,6 +124,7 @@ pub struct SqliteStore {
     /// Read-only commands go here when the database is a file; `None` for `:memory:`.
     readers: Option<readers::ReaderPool>,
     _checkpointer: Option<checkpoint::Checkpointer>,
+    claimer: writer::Claimer,
 }
 
 fn is_memory(path: &Path) -> bool {
@@ -146,8 +148,10 @@ impl SqliteStore {
         let connection = open_connection(path, synchronous)?;
         let readers = if is_memory(path) { None } else { Some(readers::start(path, &config)?) };
         let tail = checkpoint::Tail::default();
-        let writer = writer::spawn(connection, config, tail.clone())?;
-        Ok(SqliteStore { writer, readers, _checkpointer: checkpoint::start(path, tail) })
+        let claimer = writer::Claimer::default();
+        let writer = writer::spawn(connection, config, tail.clone(), claimer.clone())?;
+        let checkpointer = checkpoint::start(path, tail);
+        Ok(SqliteStore { writer, readers, _checkpointer: checkpointer, claimer })
     }
 
     /// Runs a command and blocks the calling thread until it is committed (tests, tools).
@@ -173,5 +177,10 @@ impl Store for SqliteStore {
 
     fn ping(&self) -> StoreFuture<'_, ()> {
         Box::pin(async move { self.writer.ping().await })
+    }
+
+    /// The first claimer stays: one dispatcher serves one store.
+    fn claim_on_commit(&self, claimer: Arc<dyn ClaimOnCommit>) {
+        let _ = self.claimer.set(claimer);
     }
 }

@@ -6,10 +6,14 @@
 //! whole batch, so throughput grows with the number of concurrent callers instead of being capped
 //! at one fsync per request.
 
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use resolute_core::reply::ClaimedMessage;
 use resolute_core::txn::{TxnError, TxnErrorKind, TxnResult};
-use resolute_core::{Command, KernelConfig, Timestamp};
+use resolute_core::{Command, KernelConfig, Message, Reply, Timestamp};
 use rusqlite::Connection;
 
 use super::checkpoint::Tail;
@@ -17,7 +21,7 @@ use super::rows::sql_error;
 use super::schema::unavailable;
 use super::SqliteTxn;
 use crate::error::StoreError;
-use crate::facade::{retry_conflicts, run_command, Executed};
+use crate::facade::{retry_conflicts, run_command_noting, ClaimOnCommit, Executed, StartClaimed};
 use crate::reply::{self, ReplyTx};
 
 /// Jobs waiting for the writer; a full queue makes callers wait (back-pressure), never drops.
@@ -34,15 +38,19 @@ pub(crate) struct WriterHandle {
     jobs: async_channel::Sender<Job>,
 }
 
+/// Where the dispatcher's [`ClaimOnCommit`] goes once it exists (the store is opened first).
+pub(crate) type Claimer = Arc<OnceLock<Arc<dyn ClaimOnCommit>>>;
+
 pub(crate) fn spawn(
     connection: Connection,
     config: KernelConfig,
     tail: Tail,
+    claimer: Claimer,
 ) -> Result<WriterHandle, StoreError> {
     let (jobs, queue) = async_channel::bounded(QUEUE_CAPACITY);
     std::thread::Builder::new()
         .name("resolute-sqlite-writer".into())
-        .spawn(move || Writer { connection, config, queue, tail }.run())
+        .spawn(move || Writer { connection, config, queue, tail, claimer }.run())
         .map_err(|error| {
             StoreError::Unavailable(format!("cannot start the writer thread: {error}"))
         })?;
@@ -90,6 +98,28 @@ struct Writer {
     config: KernelConfig,
     queue: async_channel::Receiver<Job>,
     tail: Tail,
+    claimer: Claimer,
+}
+
+/// The outbox rows a batch queued, and which command queued each (`spans[i]` for command `i`).
+#[derive(Default)]
+struct Queued {
+    messages: Vec<Message>,
+    spans: Vec<Range<usize>>,
+}
+
+/// Messages leased by the batch's transaction, to start once it commits.
+type Leased = Option<(Box<dyn StartClaimed>, Vec<ClaimedMessage>)>;
+
+/// The batch's latest clock reading: the instant its claims are made at.
+fn latest(commands: &[(&Command, Timestamp)]) -> Timestamp {
+    commands.iter().map(|(_, now)| *now).max().unwrap_or(Timestamp(0))
+}
+
+fn start_leased(leased: Leased) {
+    if let Some((start, claimed)) = leased {
+        start.start(claimed);
+    }
 }
 
 impl Writer {
@@ -157,8 +187,11 @@ impl Writer {
         }
         self.begin()?;
         let mut results = Vec::with_capacity(commands.len());
+        let mut queued = Queued::default();
         for (command, now) in commands {
-            let result = retry_conflicts(|| self.savepoint(command, *now));
+            let first = queued.messages.len();
+            let result = retry_conflicts(|| self.savepoint(command, *now, &mut queued.messages));
+            queued.spans.push(first..queued.messages.len());
             // Some failures (I/O error, disk full) make SQLite abandon the whole transaction; the
             // earlier commands' writes are then gone too, so none of them may be acknowledged.
             if self.connection.is_autocommit() {
@@ -167,7 +200,9 @@ impl Writer {
             }
             results.push(result.map_err(StoreError::from));
         }
+        let leased = self.claim_queued(&queued, &mut results, latest(commands));
         self.commit()?;
+        start_leased(leased);
         Ok(results)
     }
 
@@ -179,9 +214,11 @@ impl Writer {
     ) -> Result<Option<Vec<Result<Executed, StoreError>>>, StoreError> {
         self.begin()?;
         let mut results = Vec::with_capacity(commands.len());
+        let mut queued = Queued::default();
         for (command, now) in commands {
             let txn = &mut SqliteTxn { conn: &self.connection };
-            match run_command(txn, command, *now, &self.config) {
+            let first = queued.messages.len();
+            match run_command_noting(txn, command, *now, &self.config, &mut queued.messages) {
                 Ok(executed) => results.push(Ok(executed)),
                 Err(_) => {
                     if !self.connection.is_autocommit() {
@@ -190,8 +227,11 @@ impl Writer {
                     return Ok(None);
                 }
             }
+            queued.spans.push(first..queued.messages.len());
         }
+        let leased = self.claim_queued(&queued, &mut results, latest(commands));
         self.commit()?;
+        start_leased(leased);
         Ok(Some(results))
     }
 
@@ -211,15 +251,20 @@ impl Writer {
     }
 
     /// Runs one command inside a savepoint, which is released on success and rolled back on error.
-    fn savepoint(&self, command: &Command, now: Timestamp) -> TxnResult<Executed> {
+    fn savepoint(
+        &self,
+        command: &Command,
+        now: Timestamp,
+        queued: &mut Vec<Message>,
+    ) -> TxnResult<Executed> {
         // Outside the batch's transaction a SAVEPOINT would open a new one, and a retry would
         // commit this command while the earlier ones of the batch were lost.
         if self.connection.is_autocommit() {
             return Err(TxnError::new(TxnErrorKind::Unavailable, "the batch's transaction ended"));
         }
         self.statement("SAVEPOINT job")?;
-        let result =
-            run_command(&mut SqliteTxn { conn: &self.connection }, command, now, &self.config);
+        let txn = &mut SqliteTxn { conn: &self.connection };
+        let result = run_command_noting(txn, command, now, &self.config, queued);
         if self.connection.is_autocommit() {
             return result;
         }
@@ -238,6 +283,40 @@ impl Writer {
         result
     }
 
+    /// Offers the batch's queued messages to the claimer and leases what it takes, in a savepoint
+    /// of the open transaction. A command whose every message was leased no longer reports queued
+    /// messages: nothing is left for a dispatcher pass to find. On any failure nothing is leased
+    /// and the messages stay due for the dispatcher.
+    fn claim_queued(
+        &self,
+        queued: &Queued,
+        results: &mut [Result<Executed, StoreError>],
+        now: Timestamp,
+    ) -> Leased {
+        let claimer = self.claimer.get().filter(|_| !queued.messages.is_empty())?;
+        let plan = claimer.plan(&queued.messages, now)?;
+        let command = Command::ClaimMessages {
+            claims: plan.claims,
+            parks: Vec::new(),
+            park_until: now,
+            drops: Vec::new(),
+            lease_until: plan.lease_until,
+        };
+        let Ok(Executed { reply: Reply::ClaimMessages(claimed), .. }) =
+            self.savepoint(&command, now, &mut Vec::new())
+        else {
+            return None;
+        };
+        let leased: BTreeSet<_> = claimed.iter().map(|message| &message.key).collect();
+        for (result, span) in results.iter_mut().zip(&queued.spans) {
+            if let Ok(executed) = result {
+                let messages = &queued.messages[span.clone()];
+                executed.queued_messages = messages.iter().any(|m| !leased.contains(&m.key()));
+            }
+        }
+        Some((plan.start, claimed))
+    }
+
     fn statement(&self, sql: &str) -> TxnResult<()> {
         let mut statement = self.connection.prepare_cached(sql).map_err(sql_error)?;
         statement.execute([]).map(|_| ()).map_err(sql_error)
@@ -252,8 +331,19 @@ pub(crate) fn run_one_batch(
     config: KernelConfig,
     commands: Vec<(Command, Timestamp)>,
 ) -> (Connection, Vec<Result<Executed, StoreError>>) {
+    run_one_batch_claiming(connection, config, commands, Claimer::default())
+}
+
+/// [`run_one_batch`] with a claimer offered the batch's new messages.
+#[cfg(test)]
+pub(crate) fn run_one_batch_claiming(
+    connection: Connection,
+    config: KernelConfig,
+    commands: Vec<(Command, Timestamp)>,
+    claimer: Claimer,
+) -> (Connection, Vec<Result<Executed, StoreError>>) {
     let (_jobs, queue) = async_channel::bounded(1);
-    let mut writer = Writer { connection, config, queue, tail: Tail::default() };
+    let mut writer = Writer { connection, config, queue, tail: Tail::default(), claimer };
     let mut answers = Vec::new();
     let mut batch = Vec::new();
     for (command, now) in commands {

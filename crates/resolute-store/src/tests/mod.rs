@@ -2,6 +2,7 @@
 //! kernel on MemStore against SQLite, durability and migrations, WAL bounds, lease times, and group commit.
 
 mod checkpoint;
+mod commit_claims;
 mod conformance;
 mod differential;
 mod durability;

@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use crate::sqlite::{open_connection, writer::run_one_batch};
 use crate::{retry_conflicts, StoreError, CONFLICT_ATTEMPTS_MAX};
 
-fn create(id: &str) -> (Command, Timestamp) {
+pub(super) fn create(id: &str) -> (Command, Timestamp) {
     let tags = [("resonate:target".to_owned(), "poll://any@w".to_owned())].into();
     let request = CreatePromise {
         id: id.into(),
@@ -23,7 +23,7 @@ fn create(id: &str) -> (Command, Timestamp) {
     (Command::PromiseCreate(request), Timestamp(1))
 }
 
-fn snapshot(connection: Connection) -> Snapshot {
+pub(super) fn snapshot(connection: Connection) -> Snapshot {
     let (_, mut results) = run_one_batch(
         connection,
         KernelConfig::default(),

@@ -39,6 +39,25 @@ async fn a_connected_worker_gets_the_execute_at_once() {
     assert_eq!(event["head"]["serverUrl"], json!(format!("http://localhost:{port}")));
 }
 
+/// The fast path: with a worker connected and room in its lane, the commit that queues an execute
+/// also leases it, and no dispatcher pass is needed to send it.
+#[tokio::test]
+async fn a_message_with_room_in_its_lane_is_leased_by_the_commit_that_queues_it() {
+    let port = crate::listener::free_port();
+    let server = Server::start_with(&["--observability-metrics-port", &port]);
+    let mut worker = Worker::connect(&server, "workers", "w1").await;
+    for index in 0..3 {
+        create_for(&server, &format!("fast.{index}"), "poll://any@workers").await;
+        let event = worker.next(Duration::from_secs(5)).await.expect("execute delivered");
+        assert_eq!(task_of(&event), (format!("fast.{index}"), 0));
+    }
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let text = server.client.get(&url).send().await.expect("scrape").text().await.unwrap();
+    let leased = crate::metrics::sample(&text, "resolute_commit_claims_total");
+    assert_eq!(leased, Some(3.0), "{text}");
+    assert!(worker.next(Duration::from_millis(300)).await.is_none(), "no execute twice");
+}
+
 #[tokio::test]
 async fn a_message_waits_for_its_group_and_goes_out_when_a_worker_connects() {
     let server = Server::start_with(&[]);

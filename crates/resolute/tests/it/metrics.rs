@@ -9,7 +9,7 @@ use crate::harness::Server;
 use crate::listener::free_port;
 
 /// The value of the first sample line starting with `series` (name and labels), if any.
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines().find(|line| line.starts_with(series))?.rsplit(' ').next()?.parse().ok()
 }
 
