@@ -149,7 +149,8 @@ impl SqliteStore {
         let readers = if is_memory(path) { None } else { Some(readers::start(path, &config)?) };
         let tail = checkpoint::Tail::default();
         let claimer = writer::Claimer::default();
-        let writer = writer::spawn(connection, config, tail.clone(), claimer.clone())?;
+        let inline = synchronous == Synchronous::Normal;
+        let writer = writer::spawn(connection, config, tail.clone(), claimer.clone(), inline)?;
         let checkpointer = checkpoint::start(path, tail);
         Ok(SqliteStore { writer, readers, _checkpointer: checkpointer, claimer })
     }

@@ -6,5 +6,6 @@ mod commit_claims;
 mod conformance;
 mod differential;
 mod durability;
+mod inline;
 mod leases;
 mod writer;
