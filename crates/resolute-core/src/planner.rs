@@ -121,6 +121,11 @@ impl Planner {
         (claims, tickets)
     }
 
+    /// Whether some lane is waiting for room (a freed slot should wake the dispatcher).
+    pub fn has_parked(&self) -> bool {
+        !self.parked.is_empty()
+    }
+
     fn remember_parked(&mut self, message: &Message) {
         if self.parked.len() < PARKED_LANES_MAX || self.parked.contains_key(&message.lane) {
             self.parked.insert(message.lane.clone(), message.address.clone());

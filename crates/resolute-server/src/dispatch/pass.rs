@@ -398,10 +398,18 @@ impl Dispatcher {
     /// Records the outcome, unless the slot was reclaimed meanwhile (then the late outcome is
     /// ignored: the message is already due again).
     async fn settle(&self, message: ClaimedMessage, ticket: Ticket, delivered: bool) {
-        if !self.planner().lanes.finish(&ticket) {
-            return;
+        let parked = {
+            let mut planner = self.planner();
+            if !planner.lanes.finish(&ticket) {
+                return;
+            }
+            planner.has_parked()
+        };
+        // A freed slot matters only to a lane waiting for room; without one, a pass would find
+        // nothing (new messages and timed retries wake it their own way).
+        if parked {
+            self.slot_freed.notify_one();
         }
-        self.slot_freed.notify_one();
         self.record_outcome(&ticket.lane, &message.address, delivered);
         let now = self.app.now();
         let outcome = if delivered {
