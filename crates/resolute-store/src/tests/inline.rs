@@ -1,5 +1,5 @@
-//! A command alone in flight runs on its caller's thread, and a panic there cannot wedge the
-//! writer: the transaction it left open is rolled back before the next batch.
+//! A command alone in flight on an idle writer runs on its caller's thread, and a panic there
+//! cannot wedge the writer: the transaction it left open is rolled back before the next batch.
 
 use std::future::Future;
 use std::pin::pin;
@@ -68,6 +68,10 @@ fn a_command_alone_runs_on_its_callers_thread_unless_commits_fsync() {
     let (command, now) = create("a");
     block_on(store.execute(command, now)).unwrap();
     assert_eq!(*witness.threads.lock().unwrap(), vec![std::thread::current().id()]);
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let (command, now) = create("b");
+    block_on(store.execute(command, now)).unwrap();
+    assert_eq!(witness.threads.lock().unwrap()[1], std::thread::current().id(), "idle again");
 
     let (_dir, store, witness) = open(Synchronous::Full);
     let (command, now) = create("a");
