@@ -175,11 +175,24 @@ async fn a_server_out_of_file_descriptors_serves_again_once_fds_free_up() {
     let health = wait_for_listener_ok(&server).await;
     assert!(health["listener"]["acceptErrors"].as_u64() >= Some(1), "{health}");
     let url = format!("http://127.0.0.1:{metrics_port}/metrics");
-    let metrics = server.client.get(url).send().await.expect("scrape");
-    let metrics = metrics.text().await.expect("metrics body");
+    let metrics = scrape(&server, &url).await;
     assert!(accept_errors(&metrics, "fd_exhausted") >= 1, "{metrics}");
     let (status, _) = server.rpc("promise.get", json!({"id": "after"})).await;
     assert_eq!(status, 404, "RPC is served again");
+}
+
+/// The metrics text. The metrics listener ran out of fds too and may still be leaving its own
+/// episode, so a refused or reset scrape is tried again (once failed under a parallel build).
+async fn scrape(server: &Server, url: &str) -> String {
+    let mut last_error = String::new();
+    for _ in 0..10 {
+        match server.client.get(url).send().await {
+            Ok(response) => return response.text().await.expect("metrics body"),
+            Err(error) => last_error = error.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    panic!("metrics never answered: {last_error}");
 }
 
 /// One GET on a fresh connection; `None` when it fails or takes longer than `wait`.
