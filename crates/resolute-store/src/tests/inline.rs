@@ -1,5 +1,6 @@
-//! A command alone in flight on an idle writer runs on its caller's thread, and a panic there
-//! cannot wedge the writer: the transaction it left open is rolled back before the next batch.
+//! A command alone in flight on an idle writer runs on its caller's thread; a panic inside a batch,
+//! on either thread, cannot wedge the writer (the transaction it left open is rolled back, the
+//! thread lives on); a panicking claimer costs only the fast path.
 
 use std::future::Future;
 use std::pin::pin;
@@ -11,21 +12,22 @@ use std::thread::ThreadId;
 use resolute_core::{Command, KernelConfig, Message, Reply, Timestamp};
 
 use super::writer::create;
+use crate::sqlite::writer::PANIC_ID;
 use crate::sqlite::{SqliteStore, Synchronous};
-use crate::{ClaimOnCommit, CommitClaims, Store};
+use crate::{ClaimOnCommit, CommitClaims, Store, StoreError};
 
-/// Notes the thread each offer is made on; panics on the first offer when told to.
+/// Notes the thread each offer is made on; panics on every offer when told to.
 #[derive(Default)]
 struct Witness {
     threads: Mutex<Vec<ThreadId>>,
-    panic_once: AtomicBool,
+    panics: AtomicBool,
 }
 
 impl ClaimOnCommit for Witness {
     fn plan(&self, _queued: &[Message], _now: Timestamp) -> Option<CommitClaims> {
         self.threads.lock().unwrap().push(std::thread::current().id());
-        if self.panic_once.swap(false, Ordering::SeqCst) {
-            panic!("injected panic inside the batch's transaction");
+        if self.panics.load(Ordering::SeqCst) {
+            panic!("injected panic in the claimer");
         }
         None
     }
@@ -81,22 +83,47 @@ fn a_command_alone_runs_on_its_callers_thread_unless_commits_fsync() {
     assert_ne!(threads[0], std::thread::current().id(), "an fsyncing commit stays on the writer");
 }
 
-#[test]
-fn a_panic_inside_an_inline_batch_leaves_the_writer_usable() {
-    let (_dir, store, witness) = open(Synchronous::Normal);
-    witness.panic_once.store(true, Ordering::SeqCst);
-    let (command, now) = create("lost");
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        block_on(store.execute(command, now))
-    }));
-    assert!(outcome.is_err(), "the injected panic reaches the caller");
+fn promise_ids(store: &SqliteStore) -> Vec<String> {
+    let snapshot = block_on(store.execute(Command::DebugSnap, Timestamp(2))).unwrap();
+    let Reply::DebugSnap(snapshot) = snapshot.reply else { panic!("not a snapshot") };
+    snapshot.promises.iter().map(|p| p.id.clone()).collect()
+}
+
+fn writes_go_on(store: &SqliteStore) {
     for id in ["after.1", "after.2"] {
         let (command, now) = create(id);
         let executed = block_on(store.execute(command, now));
         assert!(executed.is_ok(), "{id}: {executed:?}");
     }
-    let snapshot = block_on(store.execute(Command::DebugSnap, Timestamp(2))).unwrap();
-    let Reply::DebugSnap(snapshot) = snapshot.reply else { panic!("not a snapshot") };
-    let ids: Vec<&str> = snapshot.promises.iter().map(|p| p.id.as_str()).collect();
-    assert_eq!(ids, vec!["after.1", "after.2"], "the panicked command left nothing");
+    assert_eq!(promise_ids(store), vec!["after.1", "after.2"], "the panicked batch left nothing");
+}
+
+#[test]
+fn a_panic_inside_an_inline_batch_reaches_its_caller_and_leaves_the_writer_usable() {
+    let (_dir, store, _) = open(Synchronous::Normal);
+    let (command, now) = create(PANIC_ID);
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        block_on(store.execute(command, now))
+    }));
+    assert!(outcome.is_err(), "the injected panic reaches the caller");
+    writes_go_on(&store);
+}
+
+#[test]
+fn a_panic_inside_a_batch_on_the_writer_thread_fails_that_batch_only() {
+    let (_dir, store, _) = open(Synchronous::Full);
+    let (command, now) = create(PANIC_ID);
+    let failed = block_on(store.execute(command, now));
+    assert!(matches!(failed, Err(StoreError::Closed)), "{failed:?}");
+    writes_go_on(&store);
+}
+
+#[test]
+fn a_panicking_claimer_costs_the_fast_path_not_the_write() {
+    let (_dir, store, witness) = open(Synchronous::Full);
+    witness.panics.store(true, Ordering::SeqCst);
+    let (command, now) = create("kept");
+    let executed = block_on(store.execute(command, now)).unwrap();
+    assert!(executed.queued_messages, "the message is left due for the dispatcher's pass");
+    assert_eq!(promise_ids(&store), vec!["kept"]);
 }
