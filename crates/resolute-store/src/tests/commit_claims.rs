@@ -9,7 +9,7 @@ use resolute_core::command::Claim;
 use resolute_core::reply::ClaimedMessage;
 use resolute_core::{KernelConfig, Message, MessageKey, Timestamp};
 
-use super::writer::{create, snapshot};
+use super::writer::{create, doomed_at_commit, refusing_boom, snapshot};
 use crate::sqlite::open_connection;
 use crate::sqlite::writer::{run_one_batch_claiming, Claimer};
 use crate::{ClaimOnCommit, CommitClaims, StartClaimed};
@@ -94,13 +94,7 @@ fn what_the_claimer_takes_is_leased_by_the_commit_that_queued_it_and_the_rest_st
 
 #[test]
 fn a_command_rolled_back_alone_offers_none_of_its_messages() {
-    let connection = open_connection(Path::new(":memory:"), Default::default()).unwrap();
-    connection
-        .execute_batch(
-            "CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.ref_id = 'boom' \
-             BEGIN SELECT RAISE(ABORT, 'injected'); END;",
-        )
-        .unwrap();
+    let connection = refusing_boom();
     let recorder = Arc::new(Recorder { wanted: vec!["a", "boom", "b"], ..Recorder::default() });
     let batch = vec![create("a"), create("boom"), create("b")];
     let (_, results) =
@@ -113,17 +107,7 @@ fn a_command_rolled_back_alone_offers_none_of_its_messages() {
 
 #[test]
 fn a_failed_commit_hands_nothing_over_and_gives_the_reservation_back() {
-    let connection = open_connection(Path::new(":memory:"), Default::default()).unwrap();
-    // As in the writer's failed-commit test: a deferred foreign key fails the COMMIT itself.
-    connection
-        .execute_batch(
-            "PRAGMA foreign_keys = ON;
-             CREATE TABLE parent (id TEXT PRIMARY KEY);
-             CREATE TABLE child (parent TEXT REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
-             CREATE TRIGGER doom AFTER INSERT ON promises WHEN NEW.id = 'doom'
-             BEGIN INSERT INTO child VALUES ('missing'); END;",
-        )
-        .unwrap();
+    let connection = doomed_at_commit();
     let recorder = Arc::new(Recorder { wanted: vec!["a", "doom"], ..Recorder::default() });
     let batch = vec![create("a"), create("doom")];
     let (connection, results) =

@@ -44,17 +44,23 @@ fn ids(snapshot: &Snapshot) -> (Vec<&str>, Vec<&str>, usize) {
     (promises, tasks, snapshot.messages.len())
 }
 
-#[test]
-fn a_failing_command_is_rolled_back_alone_and_its_neighbours_commit() {
+/// A database that refuses the execute message of the promise `boom`, after its promise and task
+/// rows went in: the command fails half-way.
+pub(super) fn refusing_boom() -> Connection {
     let connection = open_connection(Path::new(":memory:"), Default::default()).unwrap();
-    // The story: the failing command has already inserted its promise and task when its execute
-    // message is refused; the savepoint must take those back without touching the neighbours.
     connection
         .execute_batch(
             "CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.ref_id = 'boom' \
              BEGIN SELECT RAISE(ABORT, 'injected'); END;",
         )
         .unwrap();
+    connection
+}
+
+#[test]
+fn a_failing_command_is_rolled_back_alone_and_its_neighbours_commit() {
+    // The savepoint must take back what the failing command wrote without touching the neighbours.
+    let connection = refusing_boom();
     let batch = vec![create("a"), create("boom"), create("b")];
     let (connection, results) = run_one_batch(connection, KernelConfig::default(), batch);
     assert!(results[0].is_ok(), "{:?}", results[0]);
@@ -65,11 +71,10 @@ fn a_failing_command_is_rolled_back_alone_and_its_neighbours_commit() {
     assert!(results.iter().flatten().all(|executed| executed.queued_messages));
 }
 
-#[test]
-fn a_failed_commit_fails_every_command_of_the_batch() {
+/// A database whose COMMIT fails once a batch has created the promise `doom`: a deferred foreign
+/// key is checked only at COMMIT, the one way to make a commit fail on demand.
+pub(super) fn doomed_at_commit() -> Connection {
     let connection = open_connection(Path::new(":memory:"), Default::default()).unwrap();
-    // A deferred foreign key is checked only at COMMIT: the one way to make a commit fail on
-    // demand. Nothing of the batch may be acknowledged or kept.
     connection
         .execute_batch(
             "PRAGMA foreign_keys = ON;
@@ -79,6 +84,13 @@ fn a_failed_commit_fails_every_command_of_the_batch() {
              BEGIN INSERT INTO child VALUES ('missing'); END;",
         )
         .unwrap();
+    connection
+}
+
+#[test]
+fn a_failed_commit_fails_every_command_of_the_batch() {
+    // Nothing of the batch may be acknowledged or kept.
+    let connection = doomed_at_commit();
     let batch = vec![create("a"), create("doom"), create("b")];
     let (connection, results) = run_one_batch(connection, KernelConfig::default(), batch);
     assert_eq!(results.len(), 3);
