@@ -15,7 +15,7 @@ use resolute_core::{
     Callback, Command, KernelConfig, Message, MessageKey, Promise, Reply, Schedule, Task,
     TimerKind, Timestamp, Txn, TxnError, TxnErrorKind, Write,
 };
-use resolute_store::{run_command, Executed, MemState, SqliteStore};
+use resolute_store::{run_command_noting, Executed, MemState, SqliteStore};
 
 /// A fault to inject into one command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,13 +42,15 @@ pub struct Backend {
     mem: MemState,
     sqlite: Option<SqliteStore>,
     config: KernelConfig,
+    /// Outbox rows queued by committed commands and not yet offered for a claim on commit.
+    fresh: Vec<Message>,
 }
 
 impl Backend {
     pub fn new(config: KernelConfig, with_sqlite: bool) -> Backend {
         let sqlite = with_sqlite
             .then(|| SqliteStore::open(":memory:", config.clone()).expect("sqlite :memory: opens"));
-        Backend { mem: MemState::default(), sqlite, config }
+        Backend { mem: MemState::default(), sqlite, config, fresh: Vec::new() }
     }
 
     pub fn has_sqlite(&self) -> bool {
@@ -62,12 +64,16 @@ impl Backend {
         now: Timestamp,
         injection: Injection,
     ) -> Result<Executed, ExecError> {
+        let mut queued = Vec::new();
         let executed = match injection {
-            Injection::FailAt(index) => self.execute_failing(command, now, index)?,
-            _ => run_command(&mut self.mem, command, now, &self.config).map_err(|error| {
-                ExecError::Divergence(format!("memstore failed without a fault: {error}"))
-            })?,
+            Injection::FailAt(index) => self.execute_failing(command, now, index, &mut queued)?,
+            _ => run_command_noting(&mut self.mem, command, now, &self.config, &mut queued)
+                .map_err(|error| {
+                    ExecError::Divergence(format!("memstore failed without a fault: {error}"))
+                })?,
         };
+        // Committed (a lost reply included): what it queued is offered to the claim on commit.
+        self.fresh.append(&mut queued);
         if let Some(sqlite) = &self.sqlite {
             match sqlite.execute_blocking(command.clone(), now) {
                 Ok(other) if other == executed => {}
@@ -93,10 +99,11 @@ impl Backend {
         command: &Command,
         now: Timestamp,
         fail_at: usize,
+        queued: &mut Vec<Message>,
     ) -> Result<Executed, ExecError> {
         let mut working = self.mem.clone();
         let mut faulty = Faulty { inner: &mut working, fail_at: Some(fail_at), used: Cell::new(0) };
-        match run_command(&mut faulty, command, now, &self.config) {
+        match run_command_noting(&mut faulty, command, now, &self.config, queued) {
             Ok(executed) => {
                 self.mem = working;
                 Ok(executed)
@@ -104,6 +111,11 @@ impl Backend {
             Err(error) if error.kind == TxnErrorKind::Unavailable => Err(ExecError::RolledBack),
             Err(error) => Err(ExecError::Divergence(format!("memstore failed: {error}"))),
         }
+    }
+
+    /// The rows committed commands queued since the last call.
+    pub fn take_fresh(&mut self) -> Vec<Message> {
+        std::mem::take(&mut self.fresh)
     }
 
     /// The reference snapshot (MemStore), read the way `debug.snap` reads it.

@@ -8,7 +8,7 @@ use resolute_core::command::DeliveryOutcome;
 use resolute_core::lanes::{retry_delay_ms, Ticket};
 use resolute_core::planner::{Planner, Route};
 use resolute_core::reply::{ClaimedBody, ClaimedMessage};
-use resolute_core::{Command, Reply};
+use resolute_core::{Command, Message, Reply};
 
 use crate::config::{hit, range};
 use crate::network::{Event, Network};
@@ -45,6 +45,39 @@ impl Dispatcher {
             if !self.round(world, network, peers) {
                 break;
             }
+        }
+    }
+
+    /// The server's fast path (`dispatch/pass/on_commit.rs`): messages just queued whose lane has
+    /// room are leased at once and their deliveries start, with no due scan. The server runs the
+    /// claim inside the queuing transaction; here it follows the commit before anything else can
+    /// happen, and a failed claim gives its slots back, as there.
+    pub fn claim_on_commit(
+        &mut self,
+        world: &mut World,
+        network: &mut Network,
+        peers: &Peers,
+        queued: Vec<Message>,
+    ) {
+        let now = world.now;
+        let (claims, tickets) =
+            self.planner.plan_queued(&queued, now, |address| route(address, peers, world));
+        if claims.is_empty() {
+            return;
+        }
+        let command = Command::ClaimMessages {
+            claims,
+            parks: Vec::new(),
+            park_until: now,
+            drops: Vec::new(),
+            lease_until: now.plus_ms(world.config.dispatch.claim_lease_ms),
+        };
+        match world.exec("commit", command) {
+            Ok(Reply::ClaimMessages(claimed)) => {
+                world.count("claim on commit");
+                self.start_deliveries(world, network, peers, claimed, tickets);
+            }
+            _ => self.planner.finish_all(&tickets),
         }
     }
 

@@ -48,6 +48,7 @@ pub fn run(sim: &mut Sim, budget_ms: i64) -> Result<i64, Violation> {
 /// One iteration's worth of background work, driven until it stops producing more.
 fn settle_everything(sim: &mut Sim) {
     sim.tick();
+    sim.claim_on_commit();
     for _ in 0..QUIESCE_ROUNDS_MAX {
         sim.pass();
         let delivered = sim.deliver(usize::MAX);
@@ -59,6 +60,7 @@ fn settle_everything(sim: &mut Sim) {
             }
             worked = true;
             workers::turn(&mut sim.world, peer, &sim.prev);
+            sim.claim_on_commit();
         }
         if delivered == 0 && !worked {
             break;

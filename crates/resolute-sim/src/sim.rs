@@ -84,7 +84,17 @@ impl Sim {
                 self.world.advance(ms);
             }
         }
+        self.claim_on_commit();
         self.check()
+    }
+
+    /// Offers what the step's commits queued to the dispatcher's claim on commit.
+    pub fn claim_on_commit(&mut self) {
+        let queued = self.world.backend.take_fresh();
+        if !queued.is_empty() {
+            let (world, network, peers) = (&mut self.world, &mut self.network, &self.peers);
+            self.dispatcher.claim_on_commit(world, network, peers, queued);
+        }
     }
 
     fn pick_action(&mut self) -> Action {
@@ -150,6 +160,8 @@ impl Sim {
         self.world.count("fault: restart");
         self.world.log("fault", "server restarts".to_owned());
         self.dispatcher = Dispatcher::new(self.dispatcher.incarnation + 1);
+        // The server claims inside the queuing transaction, so no claim can straddle a restart.
+        let _ = self.world.backend.take_fresh();
         let back_at = self.world.now.plus_ms(range(&mut self.world.rng, 0, 3_000));
         self.peers.drop_streams(back_at);
         // Startup retries until the store answers.
