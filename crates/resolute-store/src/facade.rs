@@ -102,9 +102,7 @@ pub fn run_command(
     now: Timestamp,
     config: &KernelConfig,
 ) -> TxnResult<Executed> {
-    let mut watching = Watching { txn, queued_messages: false, noted: None };
-    let reply = resolute_core::execute(command, &mut watching, now, config)?;
-    Ok(Executed { reply, queued_messages: watching.queued_messages })
+    run_watching(txn, command, now, config, None)
 }
 
 /// [`run_command`], also appending each outbox row the command queued to `queued` (untouched when
@@ -117,11 +115,21 @@ pub fn run_command_noting(
     queued: &mut Vec<Message>,
 ) -> TxnResult<Executed> {
     let mut noted = Vec::new();
-    let mut watching = Watching { txn, queued_messages: false, noted: Some(&mut noted) };
-    let reply = resolute_core::execute(command, &mut watching, now, config)?;
-    let queued_messages = watching.queued_messages;
+    let executed = run_watching(txn, command, now, config, Some(&mut noted))?;
     queued.append(&mut noted);
-    Ok(Executed { reply, queued_messages })
+    Ok(executed)
+}
+
+fn run_watching(
+    txn: &mut dyn Txn,
+    command: &Command,
+    now: Timestamp,
+    config: &KernelConfig,
+    noted: Option<&mut Vec<Message>>,
+) -> TxnResult<Executed> {
+    let mut watching = Watching { txn, queued_messages: false, noted };
+    let reply = resolute_core::execute(command, &mut watching, now, config)?;
+    Ok(Executed { reply, queued_messages: watching.queued_messages })
 }
 
 impl Txn for Watching<'_> {

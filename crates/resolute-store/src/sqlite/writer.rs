@@ -161,8 +161,8 @@ impl WriterHandle {
         let alone = self.in_flight.fetch_add(1, Ordering::AcqRel) == 0;
         let _counted = InFlight(self);
         if self.inline && alone && self.jobs.is_empty() && self.quiet_for(QUIET_BEFORE_INLINE) {
+            // A poisoned writer is not taken here; `lock` rolls back what the panic left open.
             if let Ok(mut writer) = self.writer.try_lock() {
-                roll_back_leftovers(&writer);
                 return writer.run_one(command, now);
             }
         }
@@ -220,6 +220,16 @@ struct Writer {
 struct Queued {
     messages: Vec<Message>,
     spans: Vec<Range<usize>>,
+}
+
+impl Queued {
+    /// Runs one command with the list to note its rows in, and records which rows are its own.
+    fn command<T>(&mut self, run: impl FnOnce(&mut Vec<Message>) -> T) -> T {
+        let first = self.messages.len();
+        let result = run(&mut self.messages);
+        self.spans.push(first..self.messages.len());
+        result
+    }
 }
 
 /// Messages leased by the batch's transaction, to start once it commits.
@@ -295,9 +305,8 @@ impl Writer {
         let mut results = Vec::with_capacity(commands.len());
         let mut queued = Queued::default();
         for (command, now) in commands {
-            let first = queued.messages.len();
-            let result = retry_conflicts(|| self.savepoint(command, *now, &mut queued.messages));
-            queued.spans.push(first..queued.messages.len());
+            let result =
+                queued.command(|noted| retry_conflicts(|| self.savepoint(command, *now, noted)));
             // Some failures (I/O error, disk full) make SQLite abandon the whole transaction; the
             // earlier commands' writes are then gone too, so none of them may be acknowledged.
             if self.connection.is_autocommit() {
@@ -306,9 +315,7 @@ impl Writer {
             }
             results.push(result.map_err(StoreError::from));
         }
-        let leased = self.claim_queued(&queued, &mut results, latest(commands));
-        self.commit()?;
-        start_leased(leased);
+        self.commit_claiming(&queued, &mut results, commands)?;
         Ok(results)
     }
 
@@ -323,8 +330,8 @@ impl Writer {
         let mut queued = Queued::default();
         for (command, now) in commands {
             let txn = &mut SqliteTxn { conn: &self.connection };
-            let first = queued.messages.len();
-            match run_command_noting(txn, command, *now, &self.config, &mut queued.messages) {
+            let config = &self.config;
+            match queued.command(|noted| run_command_noting(txn, command, *now, config, noted)) {
                 Ok(executed) => results.push(Ok(executed)),
                 Err(_) => {
                     if !self.connection.is_autocommit() {
@@ -333,12 +340,23 @@ impl Writer {
                     return Ok(None);
                 }
             }
-            queued.spans.push(first..queued.messages.len());
         }
-        let leased = self.claim_queued(&queued, &mut results, latest(commands));
+        self.commit_claiming(&queued, &mut results, commands)?;
+        Ok(Some(results))
+    }
+
+    /// Leases what the claimer takes of the batch's new messages, commits, and only then starts
+    /// their deliveries.
+    fn commit_claiming(
+        &mut self,
+        queued: &Queued,
+        results: &mut [Result<Executed, StoreError>],
+        commands: &[(&Command, Timestamp)],
+    ) -> Result<(), StoreError> {
+        let leased = self.claim_queued(queued, results, latest(commands));
         self.commit()?;
         start_leased(leased);
-        Ok(Some(results))
+        Ok(())
     }
 
     fn begin(&self) -> Result<(), StoreError> {
