@@ -104,9 +104,7 @@ impl PlannedSlots<'_> {
 
 impl Drop for PlannedSlots<'_> {
     fn drop(&mut self) {
-        if !self.tickets.is_empty() {
-            self.dispatcher.planner().finish_all(&self.tickets);
-        }
+        self.dispatcher.give_back(&self.tickets);
     }
 }
 
@@ -145,6 +143,21 @@ impl Dispatcher {
         if !self.app.store().is_shared() {
             let dispatcher = Arc::downgrade(self);
             self.app.store().claim_on_commit(Arc::new(on_commit::CommitClaimer { dispatcher }));
+        }
+    }
+
+    /// Frees slots whose deliveries never started; a lane waiting for room is woken.
+    fn give_back(&self, tickets: &[Ticket]) {
+        if tickets.is_empty() {
+            return;
+        }
+        let parked = {
+            let mut planner = self.planner();
+            planner.finish_all(tickets);
+            planner.has_parked()
+        };
+        if parked {
+            self.slot_freed.notify_one();
         }
     }
 

@@ -60,9 +60,6 @@ impl StartClaimed for Reserved {
 
 impl Drop for Reserved {
     fn drop(&mut self) {
-        if !self.tickets.is_empty() {
-            self.dispatcher.planner().finish_all(&self.tickets);
-            self.dispatcher.slot_freed.notify_one();
-        }
+        self.dispatcher.give_back(&self.tickets);
     }
 }
