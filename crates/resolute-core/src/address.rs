@@ -14,8 +14,9 @@ pub enum Cast {
 pub enum Address {
     /// `poll://{uni|any}@group[/id]`: an SSE worker connected to this server.
     Poll { cast: Cast, group: String, id: Option<String> },
-    /// `http://…` or `https://…`: POST the message to this URL.
-    Http { url: String },
+    /// `http://…` or `https://…`: POST the message to this URL. Kept parsed, because the lane
+    /// (its origin) and the push request both need the parts, and parsing is the dear step.
+    Http { url: url::Url },
     /// `gcps://project/topic`: accepted for compatibility; resolute has no Pub/Sub transport.
     Gcps { project: String, topic: String },
     /// `bash:…`: accepted for compatibility; resolute has no bash transport.
@@ -27,7 +28,7 @@ impl Address {
     pub fn parse(text: &str) -> Option<Address> {
         let url = url::Url::parse(text).ok()?;
         match url.scheme() {
-            "http" | "https" => Some(Address::Http { url: text.to_owned() }),
+            "http" | "https" => Some(Address::Http { url }),
             "poll" => parse_poll(&url),
             "gcps" => {
                 let project = url.host_str().filter(|host| !host.is_empty())?;
@@ -47,10 +48,7 @@ impl Address {
                 format!("poll:{group}/{id}")
             }
             Address::Poll { group, .. } => format!("poll:{group}"),
-            Address::Http { url } => match url::Url::parse(url) {
-                Ok(parsed) => format!("http:{}", parsed.origin().ascii_serialization()),
-                Err(_) => format!("http:{url}"),
-            },
+            Address::Http { url } => format!("http:{}", url.origin().ascii_serialization()),
             Address::Gcps { project, topic } => format!("gcps:{project}/{topic}"),
             Address::Bash { spec } => format!("bash:{spec}"),
         }

@@ -57,7 +57,7 @@ impl Pusher {
 
     /// POSTs `body` as JSON to `url`; any 2xx is success. The outer timeout is a second fence in
     /// case a part of the client ever ignores its own deadline.
-    pub async fn push(&self, url: &str, body: Arc<str>) -> Result<(), PushError> {
+    pub async fn push(&self, url: &reqwest::Url, body: Arc<str>) -> Result<(), PushError> {
         let deadline = self.config.request_timeout + Duration::from_secs(1);
         match tokio::time::timeout(deadline, self.exchange(url, body)).await {
             Ok(result) => result,
@@ -65,10 +65,10 @@ impl Pusher {
         }
     }
 
-    async fn exchange(&self, url: &str, body: Arc<str>) -> Result<(), PushError> {
+    async fn exchange(&self, url: &reqwest::Url, body: Arc<str>) -> Result<(), PushError> {
         let mut response = self
             .client
-            .post(url)
+            .post(url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_string())
             .send()

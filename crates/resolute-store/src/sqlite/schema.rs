@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_outbox_queued_at.sql"),
     include_str!("../../migrations/sqlite/0003_lease_progress.sql"),
+    include_str!("../../migrations/sqlite/0004_without_rowid.sql"),
 ];
 
 const STATEMENT_CACHE_CAPACITY: usize = 128;

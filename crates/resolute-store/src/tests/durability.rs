@@ -119,3 +119,59 @@ fn a_version_2_database_gets_lease_progress_backfilled_from_the_last_renewal() {
     // The last renewal of a lease is its end minus its ttl; when it started is not known.
     assert_eq!(times, vec![Some((None, Some(Timestamp(4_000)))), Some((None, None))]);
 }
+
+#[test]
+fn a_version_3_database_moves_its_small_tables_into_their_keys_and_keeps_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.db");
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    for migration in [
+        include_str!("../../migrations/sqlite/0001_init.sql"),
+        include_str!("../../migrations/sqlite/0002_outbox_queued_at.sql"),
+        include_str!("../../migrations/sqlite/0003_lease_progress.sql"),
+    ] {
+        connection.execute_batch(migration).unwrap();
+    }
+    connection.pragma_update(None, "user_version", 3).unwrap();
+    connection
+        .execute_batch(
+            "INSERT INTO tasks (id, state, version, timer_kind, timer_at, timer_pid, timer_ttl, \
+             lease_started_at, lease_progress_at) VALUES ('held', 'acquired', 2, 1, 9000, 'w', \
+             5000, 3000, 4000);
+             INSERT INTO callbacks (awaited, awaiter, ready) VALUES ('child', 'held', 0);
+             INSERT INTO listeners (promise_id, address) VALUES ('child', 'poll://any@g');
+             INSERT INTO outbox (kind, ref_id, addr_key, address, lane, version, due_at, \
+             attempts, leased, queued_at) VALUES ('execute', 'held', '', 'poll://any@g', \
+             'poll:g', 2, 40, 1, 1, 30);",
+        )
+        .unwrap();
+    drop(connection);
+
+    let store = SqliteStore::open(&path, KernelConfig::default()).unwrap();
+    let reply = store.execute_blocking(Command::DebugSnap, Timestamp(50)).unwrap().reply;
+    let Reply::DebugSnap(snapshot) = reply else { panic!("not a snapshot: {reply:?}") };
+    drop(store);
+    let task = &snapshot.tasks[..];
+    assert_eq!(task.len(), 1);
+    let timer = task[0].timer.as_ref().expect("the lease survives");
+    assert_eq!((task[0].version, timer.at, timer.pid.as_deref()), (2, Timestamp(9000), Some("w")));
+    assert_eq!(
+        (timer.started_at, timer.progress_at),
+        (Some(Timestamp(3000)), Some(Timestamp(4000)))
+    );
+    assert_eq!(snapshot.callbacks.len(), 1);
+    assert_eq!(snapshot.listeners.len(), 1);
+    let message: Vec<_> =
+        snapshot.messages.iter().map(|m| (m.due_at, m.queued_at, m.attempts, m.leased)).collect();
+    assert_eq!(message, vec![(Timestamp(40), Timestamp(30), 1, true)]);
+
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let clustered: Vec<String> = connection
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID' ORDER BY name")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(clustered, ["callbacks", "listeners", "outbox", "tasks"]);
+}
