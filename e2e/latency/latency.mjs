@@ -1,4 +1,7 @@
 // Measures call→result latency of the TypeScript SDK against a running resolute.
+//   npm ci && npm run latency -- http://127.0.0.1:8001
+// runs it on the Node 22 this package installs: the SDK declares node >= 22. The polyfill below
+// lets it run on the machine's Node 20 too, measurably slower (docs/benchmarks.md). Direct forms:
 //   node latency.mjs http://127.0.0.1:8001            worker and client in two processes (default)
 //   node latency.mjs http://127.0.0.1:8001 worker      only the worker (group `workers`)
 //   node latency.mjs http://127.0.0.1:8001 client      only the client (needs a worker running)
