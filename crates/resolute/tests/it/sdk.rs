@@ -22,6 +22,18 @@ async fn sdk_ts_0_11_5() {
     run_ts("sdk_ts_0_11_5", "sdk-0.11.5").await;
 }
 
+/// The SDKs declare `node >= 22`; `e2e/sdk-ts` installs one from the npm registry, so the suite
+/// runs on the engine users run as well as on the machine's Node 20.
+#[tokio::test]
+async fn sdk_ts_0_11_4_on_node_22() {
+    run_ts_on_node_22("sdk_ts_0_11_4_on_node_22", "sdk-0.11.4").await;
+}
+
+#[tokio::test]
+async fn sdk_ts_0_11_5_on_node_22() {
+    run_ts_on_node_22("sdk_ts_0_11_5_on_node_22", "sdk-0.11.5").await;
+}
+
 #[tokio::test]
 async fn sdk_python_0_7() {
     run_python("sdk_python_0_7", "0.7").await;
@@ -39,6 +51,15 @@ async fn run_ts(test: &str, alias: &str) {
     let program = suite.join("sdk.mjs");
     run_program(test, &suite, Path::new("node"), &[program.to_string_lossy().as_ref(), alias])
         .await;
+}
+
+/// Runs `e2e/sdk-ts/sdk.mjs` on the Node 22 that `e2e/sdk-ts` installs.
+async fn run_ts_on_node_22(test: &str, alias: &str) {
+    let suite = repo_root().join("e2e/sdk-ts");
+    let Some(node) = e2e_tool(test, suite.join("node_modules/node/bin/node")) else { return };
+    let Some(_) = e2e_tool(test, suite.join("node_modules").join(alias)) else { return };
+    let program = suite.join("sdk.mjs");
+    run_program(test, &suite, &node, &[program.to_string_lossy().as_ref(), alias]).await;
 }
 
 /// Runs `e2e/sdk-python/sdk.py` in the venv `cargo xtask test` made for `requirements-<tag>.txt`.
