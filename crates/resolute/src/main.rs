@@ -14,12 +14,14 @@ use tokio::net::TcpListener;
 
 use crate::cli::{Cli, Command, ServeArgs};
 
-/// mimalloc instead of glibc malloc for Rust's allocations: a dispatched task allocates and frees a
-/// few hundred small buffers (request bodies, JSON values, SQL parameters), and glibc's
-/// malloc/free took about a tenth of the server's instructions under load (callgrind, loadgen
-/// `dispatch-push` at 8 clients). SQLite's own allocations still use the C library's malloc.
+/// jemalloc instead of glibc malloc for Rust's allocations: a dispatched task allocates and frees a
+/// few hundred small buffers (request bodies, JSON values, SQL parameters), and glibc's malloc/free
+/// were about a tenth of the server's instructions under dispatch load; jemalloc cuts that to a
+/// third (callgrind, loadgen `dispatch-push` at 8 clients). mimalloc did as well on instructions
+/// but its resident memory kept growing under a 60 s `dispatch-poll` at 64 clients (66 → 90 MiB),
+/// where glibc and jemalloc level off near 60 MiB. SQLite's own allocations still use libc malloc.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
