@@ -200,6 +200,9 @@ pub struct ClaimedMessage {
     pub version: i64,
     /// Attempts including this one.
     pub attempts: i64,
+    /// When the message was first queued (retries keep it), so the dispatcher can report how
+    /// long a message waited before it was handed off.
+    pub queued_at: Timestamp,
     pub body: ClaimedBody,
 }
 

@@ -26,6 +26,11 @@ pub struct DeliveryLabels {
     pub outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TransportLabels {
+    pub transport: &'static str,
+}
+
 /// A lane episode that was logged: `stuck`, `resumed` (STUCK/RESUMED) or `blocked` (`dispatch
 /// blocked`). Counted where the line is logged, so the count is the number of lines.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -47,6 +52,9 @@ pub struct Metrics {
     pub requests: Family<RequestLabels, Counter>,
     pub request_seconds: Family<KindLabels, Histogram>,
     pub deliveries: Family<DeliveryLabels, Counter>,
+    /// From a message's first queueing (its creating commit) to its hand-off to a worker or
+    /// webhook: the dispatch delay users feel, retries included.
+    pub handoff_delay_seconds: Family<TransportLabels, Histogram>,
     pub messages_dropped: Counter,
     pub slots_reclaimed: Counter,
     /// Messages leased by the transaction that queued them (the dispatcher's fast path).
@@ -157,6 +165,16 @@ impl Default for Metrics {
             registered(r, "requests", "RPC requests by kind and status", Family::default());
         let request_seconds = registered(r, "request_duration_seconds", "RPC latency", latency);
         let deliveries = registered(r, "deliveries", "Deliveries by outcome", Family::default());
+        // Queue times are whole milliseconds: buckets from 1 ms to about 65 s.
+        let delays = Family::<TransportLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.001, 2.0, 17))
+        });
+        let handoff_delay_seconds = registered(
+            r,
+            "message_handoff_delay_seconds",
+            "From queued to handed off, by transport",
+            delays,
+        );
         let messages_dropped =
             registered(r, "messages_dropped", "Undeliverable", Counter::default());
         let slots_reclaimed = registered(r, "slots_reclaimed", "Idle slots", Counter::default());
@@ -183,6 +201,7 @@ impl Default for Metrics {
             requests,
             request_seconds,
             deliveries,
+            handoff_delay_seconds,
             messages_dropped,
             slots_reclaimed,
             commit_claims,

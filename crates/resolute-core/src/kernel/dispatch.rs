@@ -38,7 +38,9 @@ pub(crate) fn claim(
         let key = wanted.key.clone();
         txn.write(Write::LeaseMessage { key: key.clone(), due_at: request.lease_until, attempts })?;
         let version = message.version();
-        claimed.push(ClaimedMessage { key, address: message.address, version, attempts, body });
+        let queued_at = message.queued_at;
+        let address = message.address;
+        claimed.push(ClaimedMessage { key, address, version, attempts, queued_at, body });
     }
     for key in request.parks {
         // Only a row that is still due is parked: one another node leased meanwhile (its due time

@@ -15,6 +15,7 @@ use tokio::sync::{oneshot, Notify};
 
 use crate::app::App;
 use crate::dispatch::push::{PushConfig, Pusher};
+use crate::metrics::{DeliveryLabels, TransportLabels};
 use crate::poll::Delivery;
 
 /// Tuning of the dispatcher.
@@ -423,8 +424,8 @@ impl Dispatcher {
         if parked {
             self.slot_freed.notify_one();
         }
-        self.record_outcome(&ticket.lane, &message.address, delivered);
         let now = self.app.now();
+        self.record_outcome(&ticket.lane, &message, delivered, now);
         let outcome = if delivered {
             DeliveryOutcome::Delivered
         } else if matches!(message.body, ClaimedBody::Unblock { .. })
@@ -453,11 +454,24 @@ impl Dispatcher {
     }
 
     /// Counts the outcome in metrics and in the lane's failure streak.
-    fn record_outcome(&self, lane: &str, address: &str, delivered: bool) {
-        let transport = if address.starts_with("poll:") { "poll" } else { "http" };
+    fn record_outcome(
+        &self,
+        lane: &str,
+        message: &ClaimedMessage,
+        delivered: bool,
+        now: Timestamp,
+    ) {
+        let transport = if message.address.starts_with("poll:") { "poll" } else { "http" };
         let outcome = if delivered { "delivered" } else { "failed" };
-        let labels = crate::metrics::DeliveryLabels { transport, outcome };
-        self.app.metrics().deliveries.get_or_create(&labels).inc();
+        let metrics = self.app.metrics();
+        metrics.deliveries.get_or_create(&DeliveryLabels { transport, outcome }).inc();
+        if delivered {
+            // A debug-mode clock may run behind the row's time; a negative wait is no wait.
+            let waited_ms = (now.ms() - message.queued_at.ms()).max(0);
+            let delays =
+                metrics.handoff_delay_seconds.get_or_create(&TransportLabels { transport });
+            delays.observe(waited_ms as f64 / 1000.0);
+        }
         let mut failing = self.failing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if delivered {
             failing.remove(lane);

@@ -71,6 +71,32 @@ async fn a_message_waits_for_its_group_and_goes_out_when_a_worker_connects() {
     assert!(connected.elapsed() < Duration::from_millis(500), "took {:?}", connected.elapsed());
 }
 
+/// The hand-off delay an operator sees is the wait since the creating commit, not since the
+/// attempt that finally went out.
+#[tokio::test]
+async fn the_handoff_delay_metric_counts_the_wait_for_a_worker() {
+    let port = crate::listener::free_port();
+    let server = Server::start_with(&["--observability-metrics-port", &port]);
+    create_for(&server, "waited", "poll://any@later").await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mut worker = Worker::connect(&server, "later", "w1").await;
+    worker.next(Duration::from_secs(5)).await.expect("parked message delivered");
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let series = r#"resolute_message_handoff_delay_seconds_sum{transport="poll"}"#;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let waited = loop {
+        let text = server.client.get(&url).send().await.expect("scrape").text().await.unwrap();
+        match crate::metrics::sample(&text, series) {
+            Some(waited) => break waited,
+            None if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await
+            }
+            None => panic!("no {series} in {text}"),
+        }
+    };
+    assert!((0.4..5.0).contains(&waited), "waited {waited} s, the worker came after 0.4 s");
+}
+
 #[tokio::test]
 async fn unicast_listeners_get_the_unblock_when_the_promise_settles() {
     let server = Server::start_with(&[]);
