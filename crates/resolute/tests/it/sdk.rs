@@ -14,24 +14,22 @@ const PROGRAM_TIMEOUT: Duration = Duration::from_secs(90);
 
 #[tokio::test]
 async fn sdk_ts_0_11_4() {
-    run_ts("sdk_ts_0_11_4", "sdk-0.11.4").await;
+    run_ts("sdk_ts_0_11_4", "sdk-0.11.4", Node::Machine).await;
 }
 
 #[tokio::test]
 async fn sdk_ts_0_11_5() {
-    run_ts("sdk_ts_0_11_5", "sdk-0.11.5").await;
+    run_ts("sdk_ts_0_11_5", "sdk-0.11.5", Node::Machine).await;
 }
 
-/// The SDKs declare `node >= 22`; `e2e/sdk-ts` installs one from the npm registry, so the suite
-/// runs on the engine users run as well as on the machine's Node 20.
 #[tokio::test]
 async fn sdk_ts_0_11_4_on_node_22() {
-    run_ts_on_node_22("sdk_ts_0_11_4_on_node_22", "sdk-0.11.4").await;
+    run_ts("sdk_ts_0_11_4_on_node_22", "sdk-0.11.4", Node::Installed22).await;
 }
 
 #[tokio::test]
 async fn sdk_ts_0_11_5_on_node_22() {
-    run_ts_on_node_22("sdk_ts_0_11_5_on_node_22", "sdk-0.11.5").await;
+    run_ts("sdk_ts_0_11_5_on_node_22", "sdk-0.11.5", Node::Installed22).await;
 }
 
 #[tokio::test]
@@ -44,19 +42,26 @@ async fn sdk_python_0_8() {
     run_python("sdk_python_0_8", "0.8").await;
 }
 
-/// Runs `e2e/sdk-ts/sdk.mjs` with the SDK installed under the npm alias `alias`.
-async fn run_ts(test: &str, alias: &str) {
-    let suite = repo_root().join("e2e/sdk-ts");
-    let Some(_) = e2e_tool(test, suite.join("node_modules").join(alias)) else { return };
-    let program = suite.join("sdk.mjs");
-    run_program(test, &suite, Path::new("node"), &[program.to_string_lossy().as_ref(), alias])
-        .await;
+/// Which Node runs a TypeScript suite. The SDKs declare `node >= 22`; `e2e/sdk-ts` installs one
+/// from the npm registry, so the suites run on the engine users run as well as on the machine's
+/// Node 20 (with the polyfill in `sdk.mjs`).
+enum Node {
+    Machine,
+    Installed22,
 }
 
-/// Runs `e2e/sdk-ts/sdk.mjs` on the Node 22 that `e2e/sdk-ts` installs.
-async fn run_ts_on_node_22(test: &str, alias: &str) {
+/// Runs `e2e/sdk-ts/sdk.mjs` with the SDK installed under the npm alias `alias`.
+async fn run_ts(test: &str, alias: &str, node: Node) {
     let suite = repo_root().join("e2e/sdk-ts");
-    let Some(node) = e2e_tool(test, suite.join("node_modules/node/bin/node")) else { return };
+    let node = match node {
+        Node::Machine => Path::new("node").to_path_buf(),
+        Node::Installed22 => {
+            let Some(node) = e2e_tool(test, suite.join("node_modules/node/bin/node")) else {
+                return;
+            };
+            node
+        }
+    };
     let Some(_) = e2e_tool(test, suite.join("node_modules").join(alias)) else { return };
     let program = suite.join("sdk.mjs");
     run_program(test, &suite, &node, &[program.to_string_lossy().as_ref(), alias]).await;
