@@ -85,11 +85,21 @@ pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
             MIGRATIONS.len()
         )));
     }
+    let fresh = applied == 0;
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+        // Some migrations rebuild tables, which takes a while on a large file: say so, so that a
+        // slow start after an upgrade is not mistaken for a hang.
+        if !fresh {
+            tracing::info!(version = index + 1, "migrating the SQLite schema");
+        }
         let transaction = connection.transaction().map_err(unavailable)?;
         transaction.execute_batch(migration).map_err(unavailable)?;
         transaction.pragma_update(None, "user_version", index + 1).map_err(unavailable)?;
         transaction.commit().map_err(unavailable)?;
+        if !fresh {
+            // The two lines' timestamps tell how long it took (no clock is read below the edge).
+            tracing::info!(version = index + 1, "SQLite schema migrated");
+        }
     }
     Ok(())
 }
