@@ -1,5 +1,8 @@
 //! `cargo xtask bench`: build resolute and the load generator, run loadgen scenarios against a
-//! freshly started resolute (one fresh database per run), record peak RSS, write a dated table.
+//! freshly started resolute (one fresh database per run), record peak RSS and the server's own
+//! hand-off delay, write a dated table.
+
+mod handoff;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,6 +25,14 @@ struct Options {
 }
 
 const PORT: u16 = 18_937;
+const METRICS_PORT: u16 = 18_947;
+
+/// What one run measured: loadgen's JSON, the server's peak RSS and its hand-off delay quantiles.
+struct Measured {
+    json: Value,
+    peak_rss_kib: u64,
+    handoff_ms: Option<(f64, f64)>,
+}
 
 pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let options = parse(root, args)?;
@@ -31,8 +42,8 @@ pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
     let mut lines = Vec::new();
     for run in runs(&options) {
         eprintln!("xtask bench: {} ({})", run.label, run.args.join(" "));
-        let (json, peak_rss_kib) = run_one(root, &loadgen, &run, &results_dir)?;
-        lines.push(row(&run.label, &json, peak_rss_kib));
+        let measured = run_one(root, &loadgen, &run, &results_dir)?;
+        lines.push(row(&run.label, &measured));
     }
     let table = render(&options.scenario, &lines);
     std::fs::write(&options.out, append_section(&options.out, &table)?)?;
@@ -114,7 +125,7 @@ fn build(root: &Path, loadgen_dir: &Path) -> anyhow::Result<PathBuf> {
 
 /// Starts resolute (ours to stop, by PID), runs loadgen against it, reads peak RSS before stopping.
 /// `late-create` restarts the server itself, so there loadgen starts it (`--server-cmd`).
-fn run_one(root: &Path, loadgen: &Path, run: &Run, dir: &Path) -> anyhow::Result<(Value, u64)> {
+fn run_one(root: &Path, loadgen: &Path, run: &Run, dir: &Path) -> anyhow::Result<Measured> {
     let db = dir.join(format!("{}.db", run.label));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
@@ -132,11 +143,12 @@ fn run_one(root: &Path, loadgen: &Path, run: &Run, dir: &Path) -> anyhow::Result
         .arg(&json_out)
         .stdout(Stdio::inherit())
         .status();
-    let peak = peak_rss_kib(server.id()).unwrap_or(0);
+    let peak_rss_kib = peak_rss_kib(server.id()).unwrap_or(0);
+    let handoff_ms = handoff::scrape(METRICS_PORT).as_deref().and_then(handoff::quantiles);
     stop(&mut server);
     status?;
     let text = std::fs::read_to_string(&json_out)?;
-    Ok((serde_json::from_str(text.trim())?, peak))
+    Ok(Measured { json: serde_json::from_str(text.trim())?, peak_rss_kib, handoff_ms })
 }
 
 fn run_with_server_cmd(
@@ -145,7 +157,7 @@ fn run_with_server_cmd(
     run: &Run,
     dir: &Path,
     db: &Path,
-) -> anyhow::Result<(Value, u64)> {
+) -> anyhow::Result<Measured> {
     let server_cmd = format!(
         "{} serve --server-port {PORT} --server-bind 127.0.0.1 --observability-metrics-port 0 \
          --level warn --storage-sqlite-path {}",
@@ -162,14 +174,15 @@ fn run_with_server_cmd(
         .arg(dir.join(format!("{}.log", run.label)))
         .status()?;
     let text = std::fs::read_to_string(&json_out)?;
-    Ok((serde_json::from_str(text.trim())?, 0))
+    Ok(Measured { json: serde_json::from_str(text.trim())?, peak_rss_kib: 0, handoff_ms: None })
 }
 
 fn start_server(root: &Path, db: &Path, log: &Path) -> anyhow::Result<Child> {
     let log = std::fs::File::create(log)?;
     let child = Command::new(root.join("target/release/resolute"))
         .args(["serve", "--server-port", &PORT.to_string(), "--server-bind", "127.0.0.1"])
-        .args(["--observability-metrics-port", "0", "--level", "warn", "--storage-sqlite-path"])
+        .args(["--observability-metrics-port", &METRICS_PORT.to_string()])
+        .args(["--level", "warn", "--storage-sqlite-path"])
         .arg(db)
         .stdout(Stdio::null())
         .stderr(log)
@@ -197,8 +210,10 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// One table row. Promise runs report request latency; dispatch runs report create→execute.
-fn row(label: &str, json: &Value, peak_rss_kib: u64) -> String {
+/// One table row. Promise runs report request latency; dispatch runs report create→execute as
+/// loadgen saw it and the server's hand-off delay (upper bounds of the buckets holding p50, p99).
+fn row(label: &str, measured: &Measured) -> String {
+    let Measured { json, peak_rss_kib, handoff_ms } = measured;
     let result = &json["result"];
     let triple = |lat: &Value| {
         ["p50", "p99", "max"]
@@ -216,13 +231,15 @@ fn row(label: &str, json: &Value, peak_rss_kib: u64) -> String {
     };
     let cpu =
         if result["cpu"].is_object() { &result["cpu"] } else { &result["cpu_during_produce"] };
+    let handoff =
+        handoff_ms.map_or("-".to_owned(), |(p50, p99)| format!("≤ {p50:.0} / ≤ {p99:.0}"));
     format!(
-        "| {label} | {} | {rate} | {latency} | {} | {} / {} | {:.1} |",
+        "| {label} | {} | {rate} | {latency} | {handoff} | {} | {} / {} | {:.1} |",
         json["params"]["concurrency"],
         result["dispatch"]["undelivered"].as_i64().or(result["errors"].as_i64()).unwrap_or(0),
         cpu["server_pct_of_core"],
         cpu["loadgen_pct_of_core"],
-        peak_rss_kib as f64 / 1024.0,
+        *peak_rss_kib as f64 / 1024.0,
     )
 }
 
@@ -230,7 +247,7 @@ fn render(scenario: &str, rows: &[String]) -> String {
     let date = Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().ok();
     let date =
         date.map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned()).unwrap_or_default();
-    let header = "| run | C | rate | latency p50 / p99 / max ms (create, or create→execute) | errors or undelivered | cpu server / loadgen % | peak RSS MiB |\n|---|---|---|---|---|---|---|";
+    let header = "| run | C | rate | latency p50 / p99 / max ms (create, or create→execute) | server hand-off p50 / p99 ms | errors or undelivered | cpu server / loadgen % | peak RSS MiB |\n|---|---|---|---|---|---|---|---|";
     format!("### {scenario} — {date}\n\nCommand: `cargo xtask bench --scenario {scenario}`\n\n{header}\n{}\n", rows.join("\n"))
 }
 
@@ -248,17 +265,20 @@ mod tests {
         let promises = serde_json::json!({"params": {"concurrency": 8}, "result": {
             "requests_per_s": 11228.0, "errors": 0, "cpu": {"server_pct_of_core": 100.0, "loadgen_pct_of_core": 65.2},
             "ops": {"promise.create": {"lat_ms": {"p50": 0.649, "p99": 1.663, "max": 29.762}}}}});
-        let line = row("promises-c8", &promises, 19_763);
+        let promises = Measured { json: promises, peak_rss_kib: 19_763, handoff_ms: None };
         assert_eq!(
-            line,
-            "| promises-c8 | 8 | 11228.0 req/s | 0.65 / 1.66 / 29.76 | 0 | 100.0 / 65.2 | 19.3 |"
+            row("promises-c8", &promises),
+            "| promises-c8 | 8 | 11228.0 req/s | 0.65 / 1.66 / 29.76 | - | 0 | 100.0 / 65.2 | 19.3 |"
         );
         let dispatch = serde_json::json!({"params": {"concurrency": 8}, "result": {
             "cpu_during_produce": {"server_pct_of_core": 111.0, "loadgen_pct_of_core": 67.0},
             "dispatch": {"tasks_per_s": 2205.7, "undelivered": 0,
                          "create_to_exec_ms": {"p50": 6.972, "p99": 12.944, "max": 20.738}}}});
+        let dispatch = Measured { json: dispatch, peak_rss_kib: 0, handoff_ms: Some((2.0, 16.0)) };
+        let line = row("poll-c8", &dispatch);
         assert!(
-            row("poll-c8", &dispatch, 0).contains("2205.7 tasks/s | 6.97 / 12.94 / 20.74 | 0 |")
+            line.contains("2205.7 tasks/s | 6.97 / 12.94 / 20.74 | ≤ 2 / ≤ 16 | 0 |"),
+            "{line}"
         );
     }
 }
