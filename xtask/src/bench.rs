@@ -123,7 +123,8 @@ fn build(root: &Path, loadgen_dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(target.join("release/loadgen"))
 }
 
-/// Starts resolute (ours to stop, by PID), runs loadgen against it, reads peak RSS before stopping.
+/// Starts resolute (ours to stop, by PID), runs loadgen against it, reads peak RSS and scrapes the
+/// hand-off delay before stopping.
 /// `late-create` restarts the server itself, so there loadgen starts it (`--server-cmd`).
 fn run_one(root: &Path, loadgen: &Path, run: &Run, dir: &Path) -> anyhow::Result<Measured> {
     let db = dir.join(format!("{}.db", run.label));

@@ -4,7 +4,7 @@
 //! server's URL: a poll worker plus a client that invokes a plain function, a function with
 //! children and a durably sleeping function, and exits 0 only if every result is right.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::harness::{e2e_tool, repo_root, run_e2e_program, Server};
@@ -54,7 +54,7 @@ enum Node {
 async fn run_ts(test: &str, alias: &str, node: Node) {
     let suite = repo_root().join("e2e/sdk-ts");
     let node = match node {
-        Node::Machine => Path::new("node").to_path_buf(),
+        Node::Machine => PathBuf::from("node"),
         Node::Installed22 => {
             let Some(node) = e2e_tool(test, suite.join("node_modules/node/bin/node")) else {
                 return;
