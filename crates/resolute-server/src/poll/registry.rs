@@ -218,25 +218,30 @@ impl Registry {
 }
 
 /// Unicast: the first-registered connection of that worker. Anycast: the named worker if present,
-/// else the connection with the most free queue slots (rotating among equals).
+/// else the connection with the most free queue slots (rotating among equals). Streams drain their
+/// queues on other threads meanwhile, so every capacity is read once and the choice is made from
+/// that one reading: read twice, a queue that drained in between matched neither reading.
 fn choose<'a>(
     connections: &'a [Connection],
     cast: Cast,
     worker: Option<&str>,
     rotation: usize,
 ) -> Option<&'a Connection> {
-    let named = worker.and_then(|worker| {
-        connections.iter().find(|c| c.worker == worker && c.sender.capacity() > 0)
-    });
-    match cast {
-        Cast::Unicast => worker.and_then(|worker| connections.iter().find(|c| c.worker == worker)),
-        Cast::Anycast => named.or_else(|| {
-            let best = connections.iter().map(|c| c.sender.capacity()).max()?;
-            let equals: Vec<_> =
-                connections.iter().filter(|c| c.sender.capacity() == best).collect();
-            equals.get(rotation % equals.len()).copied()
-        }),
+    if cast == Cast::Unicast {
+        return worker.and_then(|worker| connections.iter().find(|c| c.worker == worker));
     }
+    let free: Vec<(&Connection, usize)> =
+        connections.iter().map(|connection| (connection, connection.sender.capacity())).collect();
+    let named = worker.and_then(|worker| {
+        free.iter().find(|(connection, room)| connection.worker == worker && *room > 0)
+    });
+    if let Some((connection, _)) = named {
+        return Some(connection);
+    }
+    let best = free.iter().map(|(_, room)| *room).max()?;
+    let equals: Vec<&Connection> =
+        free.iter().filter(|(_, room)| *room == best).map(|(connection, _)| *connection).collect();
+    equals.get(rotation % equals.len().max(1)).copied()
 }
 
 #[cfg(test)]

@@ -45,3 +45,35 @@ fn dropping_a_registration_removes_the_connection_and_limits_hold() {
     assert_eq!(registry.connections("g", Cast::Anycast, None), 0);
     assert!(registry.register("g", "b").is_ok());
 }
+
+/// Streams drain their queues on other threads while the dispatcher picks a connection: the
+/// choice must come from one reading of the queues, or a queue that drained between two readings
+/// leaves no connection to pick (this panicked in a delivery task and parked the message until
+/// its lease and slot ran out).
+#[test]
+fn anycast_picks_a_connection_while_the_streams_drain_their_queues() {
+    let registry = Arc::new(Registry::new(RegistryConfig { connections_max: 10, buffer: 4 }));
+    let mut drains = Vec::new();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut registrations = Vec::new();
+    for worker in ["a", "b"] {
+        let (registration, mut queue) = registry.register("g", worker).unwrap();
+        registrations.push(registration);
+        let stop = stop.clone();
+        drains.push(std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = queue.try_recv();
+            }
+        }));
+    }
+    for _ in 0..200_000 {
+        match registry.hand_off("g", Cast::Anycast, None, delivery("m")) {
+            Ok(()) | Err(HandOffError::Full) => {}
+            Err(HandOffError::NoWorker) => panic!("both workers are connected"),
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for drain in drains {
+        drain.join().unwrap();
+    }
+}
