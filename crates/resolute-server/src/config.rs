@@ -7,6 +7,7 @@ use std::time::Duration;
 use resolute_core::KernelConfig;
 
 use crate::auth::Verifier;
+use crate::dispatch::backlog::BacklogConfig;
 
 /// Everything the edge needs to run; the binary maps CLI flags, env and files onto it.
 #[derive(Clone, Debug)]
@@ -41,6 +42,8 @@ pub struct ServerConfig {
     pub listener: ListenerLimits,
     /// HTTP pushes in flight at once to one target origin (each origin has its own).
     pub push_concurrency_per_target: usize,
+    /// Back-pressure on creates while workers hold many unacquired executes.
+    pub worker_backlog: BacklogConfig,
 }
 
 /// What one listener allows its clients: how many connections, and how long they may dawdle.
@@ -89,6 +92,7 @@ impl Default for ServerConfig {
             auth: None,
             listener: ListenerLimits::default(),
             push_concurrency_per_target: crate::dispatch::PUSH_SLOTS_PER_TARGET,
+            worker_backlog: BacklogConfig::default(),
         }
     }
 }

@@ -55,6 +55,11 @@ pub struct Metrics {
     /// From a message's first queueing (its creating commit) to its hand-off to a worker or
     /// webhook: the dispatch delay users feel, retries included.
     pub handoff_delay_seconds: Family<TransportLabels, Histogram>,
+    /// Creates held back because their lane's workers had their share of unacquired executes,
+    /// and how long each waited.
+    pub create_hold_seconds: Histogram,
+    /// Executes out at workers and not yet acquired (set at each scrape).
+    pub executes_unacquired: Gauge,
     pub messages_dropped: Counter,
     pub slots_reclaimed: Counter,
     /// Messages leased by the transaction that queued them (the dispatcher's fast path).
@@ -175,6 +180,18 @@ impl Default for Metrics {
             "From queued to handed off, by transport",
             delays,
         );
+        let create_hold_seconds = registered(
+            r,
+            "create_hold_seconds",
+            "Creates held for room at their lane's workers, and for how long",
+            Histogram::new(exponential_buckets(0.001, 2.0, 11)),
+        );
+        let executes_unacquired = registered(
+            r,
+            "executes_unacquired",
+            "Executes handed to workers and not yet acquired",
+            Gauge::default(),
+        );
         let messages_dropped =
             registered(r, "messages_dropped", "Undeliverable", Counter::default());
         let slots_reclaimed = registered(r, "slots_reclaimed", "Idle slots", Counter::default());
@@ -202,6 +219,8 @@ impl Default for Metrics {
             request_seconds,
             deliveries,
             handoff_delay_seconds,
+            create_hold_seconds,
+            executes_unacquired,
             messages_dropped,
             slots_reclaimed,
             commit_claims,

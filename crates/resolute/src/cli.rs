@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use resolute_core::KernelConfig;
 use resolute_server::auth::Verifier;
 use resolute_server::config::ListenerLimits;
+use resolute_server::dispatch::backlog::{BacklogConfig, PER_POLL_WORKER};
 use resolute_server::dispatch::PUSH_SLOTS_PER_TARGET;
 use resolute_server::ServerConfig;
 
@@ -139,6 +140,16 @@ pub struct ServeArgs {
     #[arg(long, env = "RESONATE_TRANSPORTS__HTTP_PUSH__CONCURRENCY", default_value_t = PUSH_SLOTS_PER_TARGET as u32,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub transports_http_push_concurrency: u32,
+    /// Unacquired executes each poll worker may hold before creates for its group wait (at most
+    /// --dispatch-hold-max-ms) for it to catch up; 0 turns this back-pressure off. Default 32
+    /// on SQLite and 0 on PostgreSQL, where acquires made through other nodes are not seen.
+    #[arg(long, env = "RESOLUTE_DISPATCH_BACKLOG_PER_WORKER",
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub dispatch_backlog_per_worker: Option<u32>,
+    /// Longest a create waits for room at its lane's workers before it goes ahead anyway.
+    #[arg(long, env = "RESOLUTE_DISPATCH_HOLD_MAX_MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub dispatch_hold_max_ms: u64,
     /// Milliseconds after which a lane with undelivered work and nothing able to take it is
     /// reported STUCK (log, /health, /metrics).
     #[arg(long, env = "RESOLUTE_STUCK_AFTER_MS", default_value_t = 30_000)]
@@ -190,8 +201,26 @@ impl ServeArgs {
             },
             push_concurrency_per_target: usize::try_from(self.transports_http_push_concurrency)
                 .unwrap_or(usize::MAX),
+            worker_backlog: self.worker_backlog(),
             ..ServerConfig::default()
         })
+    }
+
+    /// The back-pressure on creates: on by default for one node, off for a shared database.
+    fn worker_backlog(&self) -> BacklogConfig {
+        let shared = self.storage_type == "postgres";
+        let per_worker = match self.dispatch_backlog_per_worker {
+            Some(per_worker) => usize::try_from(per_worker).unwrap_or(usize::MAX),
+            None if shared => 0,
+            None => PER_POLL_WORKER,
+        };
+        BacklogConfig {
+            per_poll_worker: per_worker,
+            per_push_lane: usize::try_from(self.transports_http_push_concurrency)
+                .unwrap_or(usize::MAX),
+            hold_max: Duration::from_millis(self.dispatch_hold_max_ms),
+            ..BacklogConfig::default()
+        }
     }
 
     /// Loads the token verifier when `--auth-publickey` is given; a key that cannot be used stops

@@ -6,6 +6,7 @@
 //! delivery ends by deleting its row (handed off) or scheduling a retry with back-off. Passes run
 //! when a commit queued a message, a worker connected or a slot freed, and every second anyway.
 
+pub mod backlog;
 mod pass;
 pub mod push;
 

@@ -1,9 +1,11 @@
 //! One dispatch pass and the deliveries it starts.
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use resolute_core::address::{Address, Cast};
 use resolute_core::command::{DeliveryOutcome, DueFilter};
 use resolute_core::lanes::{retry_delay_ms, Lanes, Ticket};
@@ -14,6 +16,7 @@ use resolute_core::{Command, Reply, Timestamp};
 use tokio::sync::{oneshot, Notify};
 
 use crate::app::App;
+use crate::dispatch::backlog::{BacklogConfig, Hold, WorkerBacklog};
 use crate::dispatch::push::{PushConfig, Pusher};
 use crate::metrics::{DeliveryLabels, TransportLabels};
 use crate::poll::Delivery;
@@ -39,6 +42,8 @@ pub struct DispatchConfig {
     pub unblock_attempts_max: i64,
     /// A delivery slot with no progress for this long is reclaimed.
     pub slot_ceiling: Duration,
+    /// How many unacquired executes workers may hold before creates for their lane wait.
+    pub backlog: BacklogConfig,
 }
 
 /// Default of `push_slots_per_lane`. It is the ceiling of one target's delivery rate (slots over
@@ -61,6 +66,7 @@ impl Default for DispatchConfig {
             retry_max: Duration::from_secs(30),
             unblock_attempts_max: 50,
             slot_ceiling: Duration::from_secs(60),
+            backlog: BacklogConfig::default(),
         }
     }
 }
@@ -86,6 +92,8 @@ pub struct Dispatcher {
     /// Consecutive failed deliveries per lane (cleared by a success), for stuck diagnostics.
     failing: Mutex<BTreeMap<String, u32>>,
     random: Mutex<u64>,
+    /// Executes out at workers and not yet acquired, per lane: the back-pressure on creates.
+    backlog: WorkerBacklog,
     /// Where deliveries run: also reached from the store's writer thread (`on_commit`).
     runtime: tokio::runtime::Handle,
 }
@@ -126,6 +134,7 @@ impl Dispatcher {
         let pusher = Pusher::new(config.push).expect("a plain HTTP client always builds");
         let seed = app.now().ms() as u64 | 1;
         Arc::new(Dispatcher {
+            backlog: WorkerBacklog::new(config.backlog),
             app,
             config,
             pusher,
@@ -374,13 +383,20 @@ impl Dispatcher {
         let server_url = &self.app.config().server_url;
         let payload: Arc<str> = match &message.body {
             ClaimedBody::Execute { task_id, version } => {
+                self.backlog.sending(&ticket.lane, task_id, self.app.now());
                 resolute_api::execute_message(task_id, *version, server_url).into()
             }
             ClaimedBody::Unblock { promise } => resolute_api::unblock_message(promise).into(),
         };
         let dispatcher = self.clone();
         self.runtime.spawn(async move {
-            let delivered = dispatcher.deliver(&message.address, payload).await;
+            // A panic in a transport is a failed attempt, retried with back-off; unsettled, its
+            // slot and lease would hold the message back for a minute.
+            let delivery = AssertUnwindSafe(dispatcher.deliver(&message.address, payload));
+            let delivered = delivery.catch_unwind().await.unwrap_or_else(|_| {
+                tracing::error!(address = %message.address, "delivery panicked; will retry");
+                false
+            });
             dispatcher.settle(message, ticket, delivered).await;
         });
     }
@@ -412,6 +428,14 @@ impl Dispatcher {
     /// Records the outcome, unless the slot was reclaimed meanwhile (then the late outcome is
     /// ignored: the message is already due again).
     async fn settle(&self, message: ClaimedMessage, ticket: Ticket, delivered: bool) {
+        let now = self.app.now();
+        if let ClaimedBody::Execute { task_id, .. } = &message.body {
+            // Before the slot check: a late hand-off still reached the worker.
+            match delivered {
+                true => self.backlog.handed(task_id, now),
+                false => self.backlog.withdrawn(task_id),
+            }
+        }
         let parked = {
             let mut planner = self.planner();
             if !planner.lanes.finish(&ticket) {
@@ -424,7 +448,6 @@ impl Dispatcher {
         if parked {
             self.slot_freed.notify_one();
         }
-        let now = self.app.now();
         self.record_outcome(&ticket.lane, &message, delivered, now);
         let outcome = if delivered {
             DeliveryOutcome::Delivered
@@ -478,6 +501,41 @@ impl Dispatcher {
         } else if failing.len() < LANES_REMEMBERED_MAX || failing.contains_key(lane) {
             *failing.entry(lane.to_owned()).or_default() += 1;
         }
+    }
+
+    /// Holds a create whose promise targets `target` while that lane's workers already hold
+    /// their share of unacquired executes (see `backlog`); at most the configured `hold_max`.
+    pub async fn hold_create(&self, target: &str) -> Hold {
+        let config = self.backlog.config();
+        let least_bound = config.per_poll_worker.min(config.per_push_lane);
+        if !config.is_on() || self.backlog.out_total_unswept() < least_bound {
+            return Hold::None;
+        }
+        let Some(address) = Address::parse(target) else {
+            return Hold::None;
+        };
+        let bound = match &address {
+            Address::Poll { cast, group, id } => {
+                let workers = self.app.registry().connections(group, *cast, id.as_deref());
+                config.per_poll_worker.saturating_mul(workers)
+            }
+            Address::Http { .. } => config.per_push_lane,
+            Address::Gcps { .. } | Address::Bash { .. } => 0,
+        };
+        if bound == 0 {
+            return Hold::None;
+        }
+        self.backlog.hold(&address.lane(), bound, || self.app.now()).await
+    }
+
+    /// A worker answered an execute of `task` (acquired it, or learned it is moot).
+    pub fn task_acquired(&self, task: &str) {
+        self.backlog.acquired(task);
+    }
+
+    /// The worker backlog, for health and metrics.
+    pub fn backlog(&self) -> &WorkerBacklog {
+        &self.backlog
     }
 
     /// Why a lane cannot take its messages now, if it cannot: the stuck detector's question,

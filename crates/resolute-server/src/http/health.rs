@@ -37,6 +37,8 @@ pub async fn health(State(app): State<App>, RawQuery(query): RawQuery) -> Respon
         "now": app.now().ms(),
         "deliveries": deliveries_json(app.metrics()),
         "poll": {"connections": app.registry().total_connections(), "groups": groups},
+        // Executes out at workers, not yet acquired: what holds creates back when it is high.
+        "unacquiredExecutes": app.dispatcher().map_or(0, |d| d.backlog().out_total(app.now())),
         "stuck": app.stuck_lanes().iter().map(|stuck| json!({
             "lane": stuck.lane,
             "pending": stuck.pending,
@@ -109,6 +111,7 @@ async fn queues_json(app: &App) -> Value {
             "pending": backlog.pending,
             "oldestAgeMs": now.saturating_sub(backlog.oldest_queued_at.ms()),
             "workers": workers,
+            "unacquired": dispatcher.map_or(0, |d| d.backlog().out(&backlog.lane, app.now())),
             "blocked": dispatcher.and_then(|d| d.blockage(&backlog.lane, &backlog.address)),
         })
     });
@@ -148,6 +151,11 @@ async fn scrape(app: &App) -> crate::metrics::Scrape {
             _ => None,
         };
     let (resident_bytes, open_fds) = crate::process::figures();
+    if let Some(dispatcher) = app.dispatcher() {
+        let unacquired =
+            i64::try_from(dispatcher.backlog().out_total(app.now())).unwrap_or(i64::MAX);
+        app.metrics().executes_unacquired.set(unacquired);
+    }
     crate::metrics::Scrape {
         now_ms: app.now().ms(),
         backlogs,

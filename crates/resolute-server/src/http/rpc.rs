@@ -4,9 +4,11 @@ use axum::body::Bytes;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use resolute_api::{ApiError, Operation, Rendered};
-use resolute_core::Timestamp;
+use resolute_core::model::{TAG_DELAY, TAG_TARGET};
+use resolute_core::{Command, Timestamp};
 
 use crate::app::App;
+use crate::dispatch::backlog::Hold;
 
 /// Answers one RPC body; `endpoint.rs` has already applied the HTTP-level limits.
 pub async fn handle(app: &App, body: Bytes) -> Response {
@@ -49,10 +51,22 @@ async fn run(
     now: Timestamp,
 ) -> Rendered {
     match operation {
-        Operation::Kernel(command) => match app.execute(command, now).await {
-            Ok(reply) => resolute_api::render(kind, corr_id, &reply),
-            Err(error) => ApiError::internal(kind, corr_id, &error).render(),
-        },
+        Operation::Kernel(command) => {
+            hold_if_workers_are_behind(app, &command).await;
+            let acquiring = match &command {
+                Command::TaskAcquire { id, .. } => Some(id.clone()),
+                _ => None,
+            };
+            match app.execute(command, now).await {
+                Ok(reply) => {
+                    if let (Some(task), Some(dispatcher)) = (acquiring, app.dispatcher()) {
+                        dispatcher.task_acquired(&task);
+                    }
+                    resolute_api::render(kind, corr_id, &reply)
+                }
+                Err(error) => ApiError::internal(kind, corr_id, &error).render(),
+            }
+        }
         Operation::DebugStart => {
             app.set_paused(true);
             resolute_api::render_empty(kind, corr_id)
@@ -65,6 +79,27 @@ async fn run(
             Ok(_) => resolute_api::render_tick(kind, corr_id),
             Err(error) => ApiError::internal(kind, corr_id, &error).render(),
         },
+    }
+}
+
+/// Back-pressure: a create that will queue an execute at once waits (boundedly) while its lane's
+/// workers hold their share of unacquired executes. Creates by workers (inside `task.fence`) are
+/// never held: they are how held work finishes.
+async fn hold_if_workers_are_behind(app: &App, command: &Command) {
+    let Command::PromiseCreate(create) = command else {
+        return;
+    };
+    let Some(target) = create.tags.get(TAG_TARGET) else {
+        return;
+    };
+    if create.tags.contains_key(TAG_DELAY) {
+        return;
+    }
+    let Some(dispatcher) = app.dispatcher() else {
+        return;
+    };
+    if let Hold::Waited(waited) = dispatcher.hold_create(target).await {
+        app.metrics().create_hold_seconds.observe(waited.as_secs_f64());
     }
 }
 

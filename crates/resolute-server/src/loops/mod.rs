@@ -62,6 +62,7 @@ pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> 
     );
     let config = DispatchConfig {
         push_slots_per_lane: app.config().push_concurrency_per_target.max(1),
+        backlog: app.config().worker_backlog,
         ..DispatchConfig::default()
     };
     let dispatcher = Dispatcher::new(app.clone(), config);

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the protocol suite over real HTTP against a real server.
 
 mod auth;
+mod backpressure;
 mod cli;
 mod compat;
 mod crash;

@@ -119,6 +119,8 @@ function renderQueues(health) {
   const groups = (poll.groups || []).map((g) => `${g.group}: ${g.connections}`);
   let text = `Poll workers connected: ${poll.connections ?? 0}`;
   if (groups.length) text += ` (${groups.join(", ")})`;
+  // Executes out at workers and not acquired yet: when high, creates are being held back.
+  if (health.unacquiredExecutes) text += ` · ${health.unacquiredExecutes} executes not yet acquired`;
   if (health.queues === null) text += " · queue backlog unavailable (the store did not answer)";
   $("groups").textContent = text;
 }
