@@ -228,6 +228,13 @@ impl Dispatcher {
     /// again, a hot loop at one instant that defeats the back-off. Its parks expire on their own.
     fn lanes_to_wake(&self) -> Vec<String> {
         let mut ready = self.planner().ready_lanes(|address| self.route_address(address));
+        // A worker's lanes may hold messages parked before this process knew them (parked by the
+        // process before a restart): wake them too, or they wait out their park.
+        for lane in self.app.registry().take_newly_served() {
+            if !ready.contains(&lane) {
+                ready.push(lane);
+            }
+        }
         let failing = self.failing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         ready.retain(|lane| failing.get(lane).is_none_or(|streak| *streak == 0));
         ready

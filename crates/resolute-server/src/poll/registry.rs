@@ -54,7 +54,13 @@ struct Groups {
     next_key: u64,
     /// Rotates anycast choices among equally free connections.
     rotation: usize,
+    /// Lanes a worker connected to since the dispatcher last asked: their parked messages are
+    /// woken even when this process did not park them (a restart, another node).
+    newly_served: Vec<String>,
 }
+
+/// Lanes remembered for waking between two dispatch passes; past it the parks expire on their own.
+const NEWLY_SERVED_MAX: usize = 1024;
 
 /// Why a registration was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -116,6 +122,15 @@ impl Registry {
             let connection = Connection { key, worker: worker.to_owned(), sender };
             groups.by_group.entry(group.to_owned()).or_default().push(connection);
             groups.total += 1;
+            for cast in [Cast::Anycast, Cast::Unicast] {
+                let id = Some(worker.to_owned());
+                let lane = Address::Poll { cast, group: group.to_owned(), id }.lane();
+                if groups.newly_served.len() < NEWLY_SERVED_MAX
+                    && !groups.newly_served.contains(&lane)
+                {
+                    groups.newly_served.push(lane);
+                }
+            }
             key
         };
         self.connected.notify_one();
@@ -156,6 +171,11 @@ impl Registry {
             (Cast::Unicast, None) => 0,
             (Cast::Anycast, _) => connections.len(),
         }
+    }
+
+    /// The lanes workers connected to since the last call (each worker's group and its own).
+    pub fn take_newly_served(&self) -> Vec<String> {
+        std::mem::take(&mut self.lock().newly_served)
     }
 
     /// Messages each connection may have queued.

@@ -71,6 +71,21 @@ async fn a_message_waits_for_its_group_and_goes_out_when_a_worker_connects() {
     assert!(connected.elapsed() < Duration::from_millis(500), "took {:?}", connected.elapsed());
 }
 
+/// A message parked by the process before a restart is not in the new process's memory: a worker
+/// connecting must still wake it, not leave it to wait out its park (2 s).
+#[tokio::test]
+async fn a_message_parked_before_a_restart_goes_out_as_soon_as_a_worker_connects() {
+    let server = Server::start_with(&[]);
+    create_for(&server, "parked", "poll://any@late").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let server = server.crash_and_restart();
+    let connected = Instant::now();
+    let mut worker = Worker::connect(&server, "late", "w1").await;
+    let event = worker.next(Duration::from_secs(5)).await.expect("parked message delivered");
+    assert_eq!(task_of(&event).0, "parked");
+    assert!(connected.elapsed() < Duration::from_millis(500), "took {:?}", connected.elapsed());
+}
+
 /// The hand-off delay an operator sees is the wait since the creating commit, not since the
 /// attempt that finally went out.
 #[tokio::test]
