@@ -55,11 +55,7 @@ pub struct Metrics {
     /// From a message's first queueing (its creating commit) to its hand-off to a worker or
     /// webhook: the dispatch delay users feel, retries included.
     pub handoff_delay_seconds: Family<TransportLabels, Histogram>,
-    /// Creates held back because their lane's workers had their share of unacquired executes,
-    /// and how long each waited.
-    pub create_hold_seconds: Histogram,
-    /// Executes out at workers and not yet acquired (set at each scrape).
-    pub executes_unacquired: Gauge,
+    pub backpressure: BackPressureMetrics,
     pub messages_dropped: Counter,
     pub slots_reclaimed: Counter,
     /// Messages leased by the transaction that queued them (the dispatcher's fast path).
@@ -180,18 +176,7 @@ impl Default for Metrics {
             "From queued to handed off, by transport",
             delays,
         );
-        let create_hold_seconds = registered(
-            r,
-            "create_hold_seconds",
-            "Creates held for room at their lane's workers, and for how long",
-            Histogram::new(exponential_buckets(0.001, 2.0, 11)),
-        );
-        let executes_unacquired = registered(
-            r,
-            "executes_unacquired",
-            "Executes handed to workers and not yet acquired",
-            Gauge::default(),
-        );
+        let backpressure = BackPressureMetrics::register(r);
         let messages_dropped =
             registered(r, "messages_dropped", "Undeliverable", Counter::default());
         let slots_reclaimed = registered(r, "slots_reclaimed", "Idle slots", Counter::default());
@@ -219,8 +204,7 @@ impl Default for Metrics {
             request_seconds,
             deliveries,
             handoff_delay_seconds,
-            create_hold_seconds,
-            executes_unacquired,
+            backpressure,
             messages_dropped,
             slots_reclaimed,
             commit_claims,
@@ -230,6 +214,34 @@ impl Default for Metrics {
             loops,
             stuck_oldest_ms,
             scrape,
+        }
+    }
+}
+
+/// The back-pressure on creates (`dispatch::backlog`).
+pub struct BackPressureMetrics {
+    /// Creates held back because their lane's workers had their share of unacquired executes,
+    /// and how long each waited.
+    pub create_hold_seconds: Histogram,
+    /// Executes out at workers and not yet acquired (set at each scrape).
+    pub executes_unacquired: Gauge,
+}
+
+impl BackPressureMetrics {
+    fn register(r: &mut Registry) -> BackPressureMetrics {
+        BackPressureMetrics {
+            create_hold_seconds: registered(
+                r,
+                "create_hold_seconds",
+                "Creates held for room at their lane's workers, and for how long",
+                Histogram::new(exponential_buckets(0.001, 2.0, 11)),
+            ),
+            executes_unacquired: registered(
+                r,
+                "executes_unacquired",
+                "Executes handed to workers and not yet acquired",
+                Gauge::default(),
+            ),
         }
     }
 }

@@ -154,7 +154,7 @@ async fn scrape(app: &App) -> crate::metrics::Scrape {
     if let Some(dispatcher) = app.dispatcher() {
         let unacquired =
             i64::try_from(dispatcher.backlog().out_total(app.now())).unwrap_or(i64::MAX);
-        app.metrics().executes_unacquired.set(unacquired);
+        app.metrics().backpressure.executes_unacquired.set(unacquired);
     }
     crate::metrics::Scrape {
         now_ms: app.now().ms(),

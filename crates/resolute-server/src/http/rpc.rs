@@ -99,7 +99,7 @@ async fn hold_if_workers_are_behind(app: &App, command: &Command) {
         return;
     };
     if let Hold::Waited(waited) = dispatcher.hold_create(target).await {
-        app.metrics().create_hold_seconds.observe(waited.as_secs_f64());
+        app.metrics().backpressure.create_hold_seconds.observe(waited.as_secs_f64());
     }
 }
 

@@ -38,19 +38,28 @@ async fn health(server: &Server) -> Value {
     serde_json::from_str(&body).expect("health is JSON")
 }
 
-fn server_holding(per_worker: &str) -> Server {
+fn server_holding(per_worker: &str, metrics_port: &str) -> Server {
     let hold = HOLD_MAX.as_millis().to_string();
     Server::start_with(&[
         "--dispatch-backlog-per-worker",
         per_worker,
         "--dispatch-hold-max-ms",
         &hold,
+        "--observability-metrics-port",
+        metrics_port,
     ])
+}
+
+async fn metric(server: &Server, port: &str, series: &str) -> Option<f64> {
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let text = server.client.get(&url).send().await.expect("scrape").text().await.expect("text");
+    crate::metrics::sample(&text, series)
 }
 
 #[tokio::test]
 async fn creates_wait_while_the_workers_hold_their_share_and_go_on_as_they_acquire() {
-    let server = server_holding("4");
+    let port = crate::listener::free_port();
+    let server = server_holding("4", &port);
     let mut worker = Worker::connect(&server, "g", "w1").await;
     let mut executes = Vec::new();
     for index in 0..4 {
@@ -64,6 +73,8 @@ async fn creates_wait_while_the_workers_hold_their_share_and_go_on_as_they_acqui
     assert!(took < HOLD_MAX * 3, "held past the limit: {took:?}");
     executes.push(next_execute(&mut worker).await);
     assert_eq!(health(&server).await["unacquiredExecutes"], 5);
+    assert_eq!(metric(&server, &port, "resolute_executes_unacquired").await, Some(5.0));
+    assert_eq!(metric(&server, &port, "resolute_create_hold_seconds_count").await, Some(1.0));
     // Acquires make room, and a create waiting for it goes at once.
     let waiting = {
         let server_url = server.url.clone();
@@ -88,7 +99,7 @@ async fn creates_wait_while_the_workers_hold_their_share_and_go_on_as_they_acqui
 
 #[tokio::test]
 async fn with_the_hold_off_creates_never_wait_for_workers() {
-    let server = server_holding("0");
+    let server = server_holding("0", "0");
     let mut worker = Worker::connect(&server, "g", "w1").await;
     for index in 0..8 {
         let took = timed_create(&server, &format!("t.{index}")).await;
@@ -99,7 +110,7 @@ async fn with_the_hold_off_creates_never_wait_for_workers() {
 
 #[tokio::test]
 async fn a_group_without_workers_keeps_accepting_creates_into_the_outbox() {
-    let server = server_holding("1");
+    let server = server_holding("1", "0");
     for index in 0..8 {
         let took = timed_create(&server, &format!("t.{index}")).await;
         assert!(took < HOLD_MAX / 2, "create {index} took {took:?}");
