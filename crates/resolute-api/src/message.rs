@@ -1,5 +1,6 @@
 //! The messages the server sends to workers and listeners (protocol §4.8), as compact JSON.
 
+use serde::Serialize;
 use serde_json::{json, Value as Json};
 
 use resolute_core::Promise;
@@ -7,9 +8,41 @@ use resolute_core::Promise;
 use crate::render::promise_json;
 
 /// `{"kind":"execute","head":{"serverUrl":…},"data":{"task":{"id","version"}}}`: tells a worker
-/// to acquire `task_id` at `version`, and which server to call back.
+/// to acquire `task_id` at `version`, and which server to call back. Serialized from borrowed
+/// fields, keys in the sorted order a JSON tree prints them: one is written per dispatched task,
+/// and building the tree first cost about 10k instructions of the server's ~475k per task.
 pub fn execute_message(task_id: &str, version: i64, server_url: &str) -> String {
-    execute_json(task_id, version, json!({ "serverUrl": server_url })).to_string()
+    let message = Execute {
+        data: ExecuteData { task: TaskRef { id: task_id, version } },
+        head: ExecuteHead { server_url },
+        kind: "execute",
+    };
+    // Borrowed strings and an integer: serializing them cannot fail.
+    serde_json::to_string(&message).unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct Execute<'a> {
+    data: ExecuteData<'a>,
+    head: ExecuteHead<'a>,
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct ExecuteData<'a> {
+    task: TaskRef<'a>,
+}
+
+#[derive(Serialize)]
+struct TaskRef<'a> {
+    id: &'a str,
+    version: i64,
+}
+
+#[derive(Serialize)]
+struct ExecuteHead<'a> {
+    #[serde(rename = "serverUrl")]
+    server_url: &'a str,
 }
 
 /// `{"kind":"unblock","head":{},"data":{"promise":…}}`: the settled promise for a listener. Unlike

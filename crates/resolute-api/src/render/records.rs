@@ -1,7 +1,7 @@
 //! The records of protocol §2 as JSON: Value, Promise, Task, Schedule.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{json, Map, Value as Json};
+use serde_json::{json, Value as Json};
 
 use resolute_core::{Promise, Schedule, Task, TaskState, Value};
 
@@ -64,19 +64,30 @@ pub(crate) fn promises_json(promises: &[Promise]) -> Json {
 }
 
 /// A task; `ttl` and `pid` come from the lease and appear only while the task is acquired.
-pub(crate) fn task_json(task: &Task) -> Json {
-    let mut object = Map::new();
-    object.insert("id".into(), json!(task.id));
-    object.insert("state".into(), json!(task.state.as_str()));
-    object.insert("version".into(), json!(task.version));
-    object.insert("resumes".into(), json!(task.resumes));
-    if let Some(lease) = task.lease().filter(|_| task.state == TaskState::Acquired) {
-        object.insert("ttl".into(), json!(lease.ttl_ms));
-        if let Some(pid) = &lease.pid {
-            object.insert("pid".into(), json!(pid));
+/// Written straight to the output, keys in the sorted order a JSON map gives them.
+pub(crate) struct TaskRecord<'a>(pub(crate) &'a Task);
+
+impl Serialize for TaskRecord<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let task = self.0;
+        let lease = task.lease().filter(|_| task.state == TaskState::Acquired);
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &task.id)?;
+        if let Some(pid) = lease.and_then(|lease| lease.pid.as_ref()) {
+            map.serialize_entry("pid", pid)?;
         }
+        map.serialize_entry("resumes", &task.resumes)?;
+        map.serialize_entry("state", task.state.as_str())?;
+        if let Some(lease) = lease {
+            map.serialize_entry("ttl", &lease.ttl_ms)?;
+        }
+        map.serialize_entry("version", &task.version)?;
+        map.end()
     }
-    Json::Object(object)
+}
+
+pub(crate) fn task_json(task: &Task) -> Json {
+    to_json(&TaskRecord(task))
 }
 
 /// A schedule; `lastRunAt` is omitted until the first firing.

@@ -3,9 +3,9 @@
 use serde_json::{json, Map, Value as Json};
 
 use resolute_core::reply::{
-    AcquireReply, Acquired, CallbackReply, ContinueReply, DeleteReply, FenceOutcome, FenceReply,
-    Found, FulfillReply, HaltReply, LeaseReply, ListenerReply, PromiseReply, ScheduleReply,
-    SuspendReply, TaskCreateReply, TaskGetReply,
+    AcquireReply, CallbackReply, ContinueReply, DeleteReply, FenceOutcome, FenceReply, Found,
+    FulfillReply, HaltReply, LeaseReply, ListenerReply, PromiseReply, ScheduleReply, SuspendReply,
+    TaskCreateReply, TaskGetReply,
 };
 use resolute_core::Reply;
 
@@ -107,14 +107,6 @@ fn page<T>(name: &str, found: &Found<T>, item: fn(&T) -> Json) -> Json {
     Json::Object(object)
 }
 
-fn acquired_data(acquired: &Acquired) -> Json {
-    json!({
-        "task": task_json(&acquired.task),
-        "promise": promise_json(&acquired.promise),
-        "preload": promises_json(&acquired.preload),
-    })
-}
-
 fn lease_answer(lease: &LeaseReply) -> Answer<'_> {
     match lease {
         LeaseReply::Done => empty(),
@@ -156,7 +148,7 @@ fn continue_answer(resume: &ContinueReply) -> Answer<'_> {
 
 fn task_create_answer(create: &TaskCreateReply) -> Answer<'_> {
     match create {
-        TaskCreateReply::Acquired(acquired) => ok(acquired_data(acquired)),
+        TaskCreateReply::Acquired(acquired) => (200, Data::Acquired(acquired)),
         TaskCreateReply::Fulfilled { task, promise } => ok(json!({
             "task": task_json(task),
             "promise": promise_json(promise),
@@ -169,7 +161,7 @@ fn task_create_answer(create: &TaskCreateReply) -> Answer<'_> {
 
 fn acquire_answer(acquire: &AcquireReply) -> Answer<'_> {
     match acquire {
-        AcquireReply::Acquired(acquired) => ok(acquired_data(acquired)),
+        AcquireReply::Acquired(acquired) => (200, Data::Acquired(acquired)),
         AcquireReply::NotFound => error(404, TASK_NOT_FOUND),
         AcquireReply::NotPending => error(409, "Task is not pending"),
         AcquireReply::VersionMismatch => error(409, "Version mismatch"),

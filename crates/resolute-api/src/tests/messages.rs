@@ -12,6 +12,13 @@ fn execute_carries_the_server_url() {
     let expected = json!({"kind": "execute", "head": {"serverUrl": "http://localhost:8001"},
                           "data": {"task": {"id": "job.9", "version": 1}}});
     assert_eq!(serde_json::from_str::<Json>(&text).expect("json"), expected);
+    // Byte for byte what the reference-shaped JSON tree printed (keys sorted), and an id that
+    // needs escaping stays valid JSON.
+    let exact = r#"{"data":{"task":{"id":"job.9","version":1}},"head":{"serverUrl":"http://localhost:8001"},"kind":"execute"}"#;
+    assert_eq!(text, exact);
+    let quoted = execute_message("a\"b\u{1}", -3, "u");
+    let parsed: Json = serde_json::from_str(&quoted).expect("json");
+    assert_eq!(parsed["data"]["task"], json!({"id": "a\"b\u{1}", "version": -3}));
 }
 
 #[test]

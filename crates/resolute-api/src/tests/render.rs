@@ -197,6 +197,30 @@ fn task_create_replies() {
     );
 }
 
+/// Acquire replies are written straight from the records; the bytes must be those of the same
+/// reply built as a JSON tree (sorted keys), for a leased task and for one without a lease.
+#[test]
+fn an_acquire_reply_is_byte_for_byte_the_json_tree() {
+    let mut unleased = acquired("job.2");
+    unleased.task.timer = None;
+    unleased.preload.clear();
+    for (acquired, data) in [
+        (acquired("job"), acquired_json("job")),
+        (
+            unleased,
+            json!({"task": {"id": "job.2", "state": "acquired", "version": 2, "resumes": 1},
+                          "promise": pending_json("job.2"), "preload": []}),
+        ),
+    ] {
+        let reply = Reply::TaskAcquire(AcquireReply::Acquired(acquired));
+        let rendered = render("task.acquire", "c9", &reply);
+        let tree = json!({"kind": "task.acquire", "data": data,
+                          "head": {"corrId": "c9", "status": 200, "version": "2026-04-01"}});
+        let expected = serde_json::to_vec(&tree).expect("bytes");
+        assert_eq!(String::from_utf8_lossy(&rendered.body), String::from_utf8_lossy(&expected));
+    }
+}
+
 #[test]
 fn acquire_release_fulfill_replies() {
     let reply = Reply::TaskAcquire(AcquireReply::Acquired(acquired("job")));
