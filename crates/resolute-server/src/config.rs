@@ -44,6 +44,8 @@ pub struct ServerConfig {
     pub push_concurrency_per_target: usize,
     /// Back-pressure on creates while workers hold many unacquired executes.
     pub worker_backlog: BacklogConfig,
+    /// Certificates trusted for `https://` push targets besides the bundled public roots.
+    pub push_extra_roots: Vec<reqwest::Certificate>,
 }
 
 /// What one listener allows its clients: how many connections, and how long they may dawdle.
@@ -93,6 +95,7 @@ impl Default for ServerConfig {
             listener: ListenerLimits::default(),
             push_concurrency_per_target: crate::dispatch::PUSH_SLOTS_PER_TARGET,
             worker_backlog: BacklogConfig::default(),
+            push_extra_roots: Vec::new(),
         }
     }
 }

@@ -10,6 +10,7 @@ use resolute_core::KernelConfig;
 use resolute_server::auth::Verifier;
 use resolute_server::config::ListenerLimits;
 use resolute_server::dispatch::backlog::{BacklogConfig, PER_POLL_WORKER};
+use resolute_server::dispatch::push::{load_roots, PushConfig, Pusher};
 use resolute_server::dispatch::PUSH_SLOTS_PER_TARGET;
 use resolute_server::ServerConfig;
 
@@ -140,6 +141,10 @@ pub struct ServeArgs {
     #[arg(long, env = "RESONATE_TRANSPORTS__HTTP_PUSH__CONCURRENCY", default_value_t = PUSH_SLOTS_PER_TARGET as u32,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub transports_http_push_concurrency: u32,
+    /// PEM file of certificates to trust for `https://` push targets besides the bundled public
+    /// roots (an internal CA, say). Certificates are always verified.
+    #[arg(long, env = "RESOLUTE_TRANSPORTS__HTTP_PUSH__CA_FILE")]
+    pub transports_http_push_ca_file: Option<PathBuf>,
     /// Unacquired executes each poll worker may hold before creates for its group wait (at most
     /// --dispatch-hold-max-ms) for it to catch up; 0 turns this back-pressure off. Default 32
     /// on SQLite and 0 on PostgreSQL, where acquires made through other nodes are not seen.
@@ -202,8 +207,22 @@ impl ServeArgs {
             push_concurrency_per_target: usize::try_from(self.transports_http_push_concurrency)
                 .unwrap_or(usize::MAX),
             worker_backlog: self.worker_backlog(),
+            push_extra_roots: self.push_extra_roots()?,
             ..ServerConfig::default()
         })
+    }
+
+    /// The extra push roots, checked by building the push client once: a bad file stops the start
+    /// with its reason instead of failing every push later.
+    fn push_extra_roots(&self) -> anyhow::Result<Vec<reqwest::Certificate>> {
+        let Some(path) = &self.transports_http_push_ca_file else {
+            return Ok(Vec::new());
+        };
+        let roots = load_roots(path).map_err(anyhow::Error::msg)?;
+        let config = PushConfig { extra_roots: roots.clone(), ..PushConfig::default() };
+        Pusher::new(&config).map_err(|error| anyhow::anyhow!("push client: {error}"))?;
+        tracing::info!(path = %path.display(), certificates = roots.len(), "push CA file loaded");
+        Ok(roots)
     }
 
     /// The back-pressure on creates: on by default for one node, off for a shared database.

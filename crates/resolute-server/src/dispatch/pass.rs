@@ -131,7 +131,8 @@ fn ms(duration: Duration) -> i64 {
 
 impl Dispatcher {
     pub fn new(app: App, config: DispatchConfig) -> Arc<Dispatcher> {
-        let pusher = Pusher::new(config.push).expect("a plain HTTP client always builds");
+        // The binary builds one at start-up with the same settings, so this cannot fail here.
+        let pusher = Pusher::new(&config.push).expect("the push client was checked at start-up");
         let seed = app.now().ms() as u64 | 1;
         Arc::new(Dispatcher {
             backlog: WorkerBacklog::new(config.backlog),

@@ -3,13 +3,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Limits of one push.
-#[derive(Clone, Copy, Debug)]
+/// Limits of one push, and whom to trust for `https://` targets.
+#[derive(Clone, Debug)]
 pub struct PushConfig {
     /// DNS resolution plus TCP (and TLS) connect.
     pub connect_timeout: Duration,
     /// The whole exchange: connect, send, response headers and body.
     pub request_timeout: Duration,
+    /// Certificates trusted besides the bundled public roots (an internal CA, say).
+    pub extra_roots: Vec<reqwest::Certificate>,
 }
 
 impl Default for PushConfig {
@@ -17,8 +19,22 @@ impl Default for PushConfig {
         PushConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
+            extra_roots: Vec::new(),
         }
     }
+}
+
+/// Reads the PEM certificates in `path` for [`PushConfig::extra_roots`]; a file that cannot be
+/// read or holds no certificate is an error, so a typo cannot silently leave a target untrusted.
+pub fn load_roots(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem =
+        std::fs::read(path).map_err(|error| format!("reading {}: {error}", path.display()))?;
+    let roots = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|error| format!("{}: not PEM certificates: {error}", path.display()))?;
+    if roots.is_empty() {
+        return Err(format!("{}: no certificate in the file", path.display()));
+    }
+    Ok(roots)
 }
 
 /// Why a push failed; every failure is retried with back-off by the dispatcher.
@@ -43,8 +59,15 @@ pub struct Pusher {
 const RESPONSE_BODY_MAX: usize = 64 * 1024;
 
 impl Pusher {
-    pub fn new(config: PushConfig) -> Result<Pusher, PushError> {
-        let client = reqwest::Client::builder()
+    /// A client for `http://` and `https://` targets. TLS is rustls with the Mozilla root set
+    /// compiled in (so a minimal container needs no CA bundle) plus `extra_roots`; certificates
+    /// are always verified.
+    pub fn new(config: &PushConfig) -> Result<Pusher, PushError> {
+        let mut builder = reqwest::Client::builder();
+        for root in &config.extra_roots {
+            builder = builder.add_root_certificate(root.clone());
+        }
+        let client = builder
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .redirect(reqwest::redirect::Policy::none())
@@ -52,7 +75,7 @@ impl Pusher {
             .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|error| PushError::Request(error.to_string()))?;
-        Ok(Pusher { client, config })
+        Ok(Pusher { client, config: config.clone() })
     }
 
     /// POSTs `body` as JSON to `url`; any 2xx is success. The outer timeout is a second fence in

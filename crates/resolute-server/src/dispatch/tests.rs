@@ -216,6 +216,7 @@ async fn a_push_target_that_never_answers_blocks_only_its_lane_until_the_ceiling
     let push = crate::dispatch::push::PushConfig {
         connect_timeout: Duration::from_secs(5),
         request_timeout: Duration::from_secs(3_600),
+        ..Default::default()
     };
     let ceiling = Duration::from_millis(800);
     let config = crate::dispatch::DispatchConfig {

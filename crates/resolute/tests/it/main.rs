@@ -18,6 +18,7 @@ mod schedules;
 mod sdk;
 mod soak;
 mod tasks;
+mod tls;
 
 use serde_json::{json, Value};
 
