@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
-use crate::poll::{Registry, RegistryConfig};
+use crate::poll::Registry;
 use crate::supervisor::Supervisor;
 
 /// Ticks one pass may run before yielding, so a huge backlog cannot monopolise the writer.
@@ -52,7 +52,7 @@ struct Inner {
 
 impl App {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ServerConfig) -> App {
-        let registry = Arc::new(Registry::new(RegistryConfig::default()));
+        let registry = Arc::new(Registry::new(config.poll));
         let supervisor = Supervisor::new(clock.clone());
         let inner = Inner {
             store,

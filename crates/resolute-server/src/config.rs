@@ -8,6 +8,8 @@ use resolute_core::KernelConfig;
 
 use crate::auth::Verifier;
 use crate::dispatch::backlog::BacklogConfig;
+use crate::dispatch::push::PushConfig;
+use crate::poll::RegistryConfig;
 
 /// Everything the edge needs to run; the binary maps CLI flags, env and files onto it.
 #[derive(Clone, Debug)]
@@ -44,8 +46,10 @@ pub struct ServerConfig {
     pub push_concurrency_per_target: usize,
     /// Back-pressure on creates while workers hold many unacquired executes.
     pub worker_backlog: BacklogConfig,
-    /// Certificates trusted for `https://` push targets besides the bundled public roots.
-    pub push_extra_roots: Vec<reqwest::Certificate>,
+    /// Push timeouts, extra trusted roots and authentication.
+    pub push: PushConfig,
+    /// Limits of the SSE (poll) transport.
+    pub poll: RegistryConfig,
 }
 
 /// What one listener allows its clients: how many connections, and how long they may dawdle.
@@ -95,7 +99,8 @@ impl Default for ServerConfig {
             listener: ListenerLimits::default(),
             push_concurrency_per_target: crate::dispatch::PUSH_SLOTS_PER_TARGET,
             worker_backlog: BacklogConfig::default(),
-            push_extra_roots: Vec::new(),
+            push: PushConfig::default(),
+            poll: RegistryConfig::default(),
         }
     }
 }

@@ -12,7 +12,16 @@ use resolute_server::config::ListenerLimits;
 use resolute_server::dispatch::backlog::{BacklogConfig, PER_POLL_WORKER};
 use resolute_server::dispatch::push::{load_roots, PushConfig, Pusher};
 use resolute_server::dispatch::PUSH_SLOTS_PER_TARGET;
+use resolute_server::poll::RegistryConfig;
 use resolute_server::ServerConfig;
+
+mod resonate_flags;
+
+pub use resonate_flags::{IgnoredArgs, TransportArgs};
+
+fn to_usize(value: u32) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
+}
 
 /// The `--log-format` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -141,6 +150,11 @@ pub struct ServeArgs {
     #[arg(long, env = "RESONATE_TRANSPORTS__HTTP_PUSH__CONCURRENCY", default_value_t = PUSH_SLOTS_PER_TARGET as u32,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub transports_http_push_concurrency: u32,
+    /// Milliseconds shutdown waits for in-flight requests and loops before exiting anyway.
+    #[arg(long, env = "RESONATE_SERVER__SHUTDOWN_TIMEOUT", default_value_t = 10_000)]
+    pub server_shutdown_timeout: u64,
+    #[command(flatten)]
+    pub transports: TransportArgs,
     /// PEM file of certificates to trust for `https://` push targets besides the bundled public
     /// roots (an internal CA, say). Certificates are always verified.
     #[arg(long, env = "RESOLUTE_TRANSPORTS__HTTP_PUSH__CA_FILE")]
@@ -172,6 +186,9 @@ pub struct ServeArgs {
     /// Audience request tokens must list in their `aud` array (only with --auth-publickey).
     #[arg(long, env = "RESONATE_AUTH__AUD")]
     pub auth_aud: Option<String>,
+    /// Last: its help heading applies to the flags after it.
+    #[command(flatten)]
+    pub ignored: IgnoredArgs,
 }
 
 impl ServeArgs {
@@ -182,6 +199,7 @@ impl ServeArgs {
             self.timeouts_poll_interval >= 1,
             "--timeouts-poll-interval must be at least 1"
         );
+        self.ignored.check()?;
         let server_url = self
             .server_url
             .clone()
@@ -207,22 +225,27 @@ impl ServeArgs {
             push_concurrency_per_target: usize::try_from(self.transports_http_push_concurrency)
                 .unwrap_or(usize::MAX),
             worker_backlog: self.worker_backlog(),
-            push_extra_roots: self.push_extra_roots()?,
+            push: self.push_config()?,
+            poll: RegistryConfig {
+                connections_max: to_usize(self.transports.transports_http_poll_max_connections),
+                buffer: to_usize(self.transports.transports_http_poll_buffer_size),
+            },
+            shutdown_grace: Duration::from_millis(self.server_shutdown_timeout),
             ..ServerConfig::default()
         })
     }
 
-    /// The extra push roots, checked by building the push client once: a bad file stops the start
-    /// with its reason instead of failing every push later.
-    fn push_extra_roots(&self) -> anyhow::Result<Vec<reqwest::Certificate>> {
-        let Some(path) = &self.transports_http_push_ca_file else {
-            return Ok(Vec::new());
-        };
-        let roots = load_roots(path).map_err(anyhow::Error::msg)?;
-        let config = PushConfig { extra_roots: roots.clone(), ..PushConfig::default() };
+    /// The push client's settings, checked by building the client once: a bad CA file or auth
+    /// setting stops the start with its reason instead of failing every push later.
+    fn push_config(&self) -> anyhow::Result<PushConfig> {
+        let mut config = self.transports.push_config()?;
+        if let Some(path) = &self.transports_http_push_ca_file {
+            config.extra_roots = load_roots(path).map_err(anyhow::Error::msg)?;
+            let certificates = config.extra_roots.len();
+            tracing::info!(path = %path.display(), certificates, "push CA file loaded");
+        }
         Pusher::new(&config).map_err(|error| anyhow::anyhow!("push client: {error}"))?;
-        tracing::info!(path = %path.display(), certificates = roots.len(), "push CA file loaded");
-        Ok(roots)
+        Ok(config)
     }
 
     /// The back-pressure on creates: on by default for one node, off for a shared database.

@@ -12,6 +12,26 @@ pub struct PushConfig {
     pub request_timeout: Duration,
     /// Certificates trusted besides the bundled public roots (an internal CA, say).
     pub extra_roots: Vec<reqwest::Certificate>,
+    /// A header sent with every push (Resonate's `bearer` push authentication).
+    pub auth: Option<PushAuth>,
+}
+
+/// `<header>: Bearer <token>` on every push; the value is marked sensitive so it is never logged.
+#[derive(Clone, Debug)]
+pub struct PushAuth {
+    name: reqwest::header::HeaderName,
+    value: reqwest::header::HeaderValue,
+}
+
+impl PushAuth {
+    pub fn bearer(header: &str, token: &str) -> Result<PushAuth, String> {
+        let name = reqwest::header::HeaderName::from_bytes(header.as_bytes())
+            .map_err(|_| format!("push auth header {header:?} is not a valid header name"))?;
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| "push auth token has characters a header cannot carry".to_owned())?;
+        value.set_sensitive(true);
+        Ok(PushAuth { name, value })
+    }
 }
 
 impl Default for PushConfig {
@@ -20,6 +40,7 @@ impl Default for PushConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             extra_roots: Vec::new(),
+            auth: None,
         }
     }
 }
@@ -89,10 +110,12 @@ impl Pusher {
     }
 
     async fn exchange(&self, url: &reqwest::Url, body: Arc<str>) -> Result<(), PushError> {
-        let mut response = self
-            .client
-            .post(url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
+        let mut request =
+            self.client.post(url.clone()).header(reqwest::header::CONTENT_TYPE, "application/json");
+        if let Some(auth) = &self.config.auth {
+            request = request.header(auth.name.clone(), auth.value.clone());
+        }
+        let mut response = request
             .body(body.to_string())
             .send()
             .await

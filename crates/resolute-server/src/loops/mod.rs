@@ -10,7 +10,6 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::App;
-use crate::dispatch::push::PushConfig;
 use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::supervisor::LoopSpec;
 
@@ -64,10 +63,7 @@ pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> 
     let config = DispatchConfig {
         push_slots_per_lane: app.config().push_concurrency_per_target.max(1),
         backlog: app.config().worker_backlog,
-        push: PushConfig {
-            extra_roots: app.config().push_extra_roots.clone(),
-            ..PushConfig::default()
-        },
+        push: app.config().push.clone(),
         ..DispatchConfig::default()
     };
     let dispatcher = Dispatcher::new(app.clone(), config);

@@ -271,3 +271,34 @@ pub async fn run_e2e_program(
     );
     eprintln!("{test}: passed in {:?}", started.elapsed());
 }
+
+/// Starts the server with `extra` flags expecting it to refuse: returns its stderr once it has
+/// exited non-zero, within 10 s (a server that does start is stopped, by its PID, and fails the
+/// test).
+pub fn failed_start(extra: &[&str]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_resolute"))
+        .args(["serve", "--server-port", "0", "--server-bind", "127.0.0.1"])
+        .args(["--observability-metrics-port", "0", "--storage-sqlite-path", ":memory:"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run resolute");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the server started with {extra:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success(), "exit status {status}");
+    let mut stderr = String::new();
+    let mut pipe = child.stderr.take().expect("stderr");
+    std::io::Read::read_to_string(&mut pipe, &mut stderr).expect("read stderr");
+    stderr
+}

@@ -8,6 +8,7 @@ mod crash;
 mod dashboard;
 mod dispatch;
 mod envelope;
+mod flags;
 mod harness;
 mod hostile;
 mod listener;

@@ -139,30 +139,7 @@ async fn an_https_target_nothing_vouches_for_gets_nothing() {
 fn a_ca_file_without_certificates_stops_the_start_with_the_reason() {
     let empty = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(empty.path(), "not a certificate\n").expect("write");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_resolute"))
-        .args(["serve", "--server-port", "0", "--server-bind", "127.0.0.1"])
-        .args(["--observability-metrics-port", "0", "--storage-sqlite-path", ":memory:"])
-        .arg("--transports-http-push-ca-file")
-        .arg(empty.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run resolute");
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("started with a CA file holding no certificate");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(!status.success());
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
-        .expect("read stderr");
+    let ca_file = empty.path().to_str().expect("utf-8 path");
+    let stderr = crate::harness::failed_start(&["--transports-http-push-ca-file", ca_file]);
     assert!(stderr.contains("no certificate"), "{stderr}");
 }

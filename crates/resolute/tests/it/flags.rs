@@ -1,0 +1,135 @@
+//! Resonate's `serve` flags (protocol.md §9) start resolute unchanged: every one is accepted,
+//! push authentication and the poll limits do what they do there, and the two that cannot be
+//! honoured (MySQL storage, Google ID tokens) stop the start with the reason.
+
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use crate::harness::{failed_start, Server, Worker};
+
+const FAR: i64 = 4_000_000_000_000;
+
+/// Every flag of protocol.md §9's table, with a value of the kind Resonate's scripts pass.
+const RESONATE_FLAGS: &[&str] = &[
+    "--level",
+    "info",
+    "--server-host",
+    "localhost",
+    "--server-shutdown-timeout",
+    "5000",
+    "--server-cors-allow-origin",
+    "http://app.example",
+    "--tasks-lease-timeout",
+    "15000",
+    "--tasks-retry-timeout",
+    "30000",
+    "--timeouts-poll-interval",
+    "1000",
+    "--messages-poll-interval",
+    "100",
+    "--messages-batch-size",
+    "100",
+    "--transports-http-push-enabled",
+    "true",
+    "--transports-http-push-concurrency",
+    "256",
+    "--transports-http-push-connect-timeout",
+    "10000",
+    "--transports-http-push-request-timeout",
+    "180000",
+    "--transports-http-push-auth-mode",
+    "none",
+    "--transports-http-poll-enabled",
+    "true",
+    "--transports-http-poll-max-connections",
+    "1000",
+    "--transports-http-poll-buffer-size",
+    "100",
+    "--transports-gcps-enabled",
+    "false",
+    "--transports-gcps-project",
+    "p",
+    "--transports-gcps-concurrency",
+    "256",
+    "--transports-gcps-timeout",
+    "10000",
+    "--transports-bash-exec-enabled",
+    "false",
+    "--observability-otlp-endpoint",
+    "localhost:4317",
+    "--storage-type",
+    "sqlite",
+    "--storage-postgres-pool-size",
+    "10",
+];
+
+#[tokio::test]
+async fn every_resonate_serve_flag_is_accepted() {
+    let server = Server::start_with(RESONATE_FLAGS);
+    let data = json!({"id": "flags", "timeoutAt": FAR});
+    let (status, body) = server.rpc("promise.create", data).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// A push receiver that reports each request's `x-hook-auth` header.
+async fn header_receiver() -> (String, mpsc::Receiver<Option<String>>) {
+    let (sender, received) = mpsc::channel(16);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap| {
+            let sender = sender.clone();
+            async move {
+                let auth = headers.get("x-hook-auth").and_then(|v| v.to_str().ok());
+                let _ = sender.send(auth.map(str::to_owned)).await;
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}/hook"), received)
+}
+
+#[tokio::test]
+async fn bearer_push_auth_sends_the_token_in_the_named_header() {
+    let (url, mut received) = header_receiver().await;
+    let server = Server::start_with(&[
+        "--transports-http-push-auth-mode",
+        "bearer",
+        "--transports-http-push-auth-token",
+        "s3cret",
+        "--transports-http-push-auth-header",
+        "X-Hook-Auth",
+    ]);
+    let data = json!({"id": "authed", "timeoutAt": FAR, "tags": {"resonate:target": url}});
+    assert_eq!(server.rpc("promise.create", data).await.0, 200);
+    let header = tokio::time::timeout(Duration::from_secs(10), received.recv())
+        .await
+        .expect("a push within 10 s")
+        .expect("receiver open");
+    assert_eq!(header.as_deref(), Some("Bearer s3cret"));
+}
+
+#[tokio::test]
+async fn the_poll_connection_limit_is_the_flag() {
+    let server = Server::start_with(&["--transports-http-poll-max-connections", "1"]);
+    let _first = Worker::connect(&server, "g", "w1").await;
+    let second = server.client.get(format!("{}/poll/g/w2", server.url)).send().await;
+    assert_eq!(second.expect("answer").status().as_u16(), 503);
+}
+
+#[test]
+fn flags_that_cannot_be_honoured_stop_the_start_with_the_reason() {
+    let mysql = failed_start(&["--storage-mysql-url", "mysql://db/resonate"]);
+    assert!(mysql.contains("not MySQL"), "{mysql}");
+    let gcp = failed_start(&["--transports-http-push-auth-mode", "gcp"]);
+    assert!(gcp.contains("cannot mint Google ID tokens"), "{gcp}");
+    let unknown = failed_start(&["--transports-http-push-auth-mode", "basic"]);
+    assert!(unknown.contains("expected none or bearer"), "{unknown}");
+    let tokenless = failed_start(&["--transports-http-push-auth-mode", "bearer"]);
+    assert!(tokenless.contains("needs --transports-http-push-auth-token"), "{tokenless}");
+}
