@@ -27,6 +27,8 @@ pub struct ServerConfig {
     pub timeouts_interval: Duration,
     /// Rows of each kind handled per tick transaction; the pass repeats until drained.
     pub tick_batch: usize,
+    /// Due messages read per dispatch round; rounds repeat while a round comes back full.
+    pub dispatch_batch: usize,
     /// Largest accepted request body.
     pub body_limit_bytes: usize,
     /// A lane whose oldest undelivered message is older than this, with nothing able to take it,
@@ -90,6 +92,7 @@ impl Default for ServerConfig {
             kernel: KernelConfig::default(),
             timeouts_interval: Duration::from_millis(1000),
             tick_batch: 256,
+            dispatch_batch: 256,
             body_limit_bytes: 2 * 1024 * 1024,
             stuck_after: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),

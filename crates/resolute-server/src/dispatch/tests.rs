@@ -128,12 +128,15 @@ async fn a_pass_over_a_slow_store_completes_in_time_and_keeps_going() {
         inner: MemStore::new(KernelConfig::default()),
         delay: Duration::from_millis(1_500),
     });
-    // Enough due messages for many full rounds: at 3 s a round, 32 rounds would take 96 s.
-    for n in 0..4_000 {
+    // Enough due messages for more full rounds than fit in the 30 s deadline: 300 messages in
+    // rounds of 16 make 18 full rounds, 54 s at 3 s a round. (Small rounds keep the store small:
+    // MemStore copies itself for every command.)
+    for n in 0..300 {
         store.inner.execute_now(&create(&format!("s{n}")), Timestamp(1_700_000_000_000)).unwrap();
     }
     let clock = Arc::new(TokioClock { start: tokio::time::Instant::now() });
-    let app = App::new(store.clone(), clock, ServerConfig::default());
+    let config = ServerConfig { dispatch_batch: 16, ..ServerConfig::default() };
+    let app = App::new(store.clone(), clock, config);
     let (_registration, mut deliveries) = app.registry().register("g", "w1").expect("worker");
     let (_stop, shutdown) = watch::channel(false);
     let _loops = crate::loops::start(&app, shutdown);
@@ -162,8 +165,9 @@ async fn a_timeout_pass_over_a_slow_store_completes_in_time_and_keeps_going() {
         delay: Duration::from_millis(1_500),
     });
     let t0 = 1_700_000_000_000;
-    // Thousands of promises timing out together: far more ticks than fit in one deadline.
-    for n in 0..6_000 {
+    // Promises timing out together, in far more ticks than fit in one deadline: 600 in ticks of
+    // 16 are 38 ticks, 56 s at 1.5 s a tick, against a 30 s deadline.
+    for n in 0..600 {
         let create = Command::PromiseCreate(CreatePromise {
             id: format!("t{n}"),
             timeout_at: Timestamp(t0 + 1_000),
@@ -173,7 +177,8 @@ async fn a_timeout_pass_over_a_slow_store_completes_in_time_and_keeps_going() {
         store.inner.execute_now(&create, Timestamp(t0)).unwrap();
     }
     let clock = Arc::new(TokioClock { start: tokio::time::Instant::now() });
-    let app = App::new(store.clone(), clock, ServerConfig::default());
+    let config = ServerConfig { tick_batch: 16, ..ServerConfig::default() };
+    let app = App::new(store.clone(), clock, config);
     let (_stop, shutdown) = watch::channel(false);
     let _loops = crate::loops::start(&app, shutdown);
     tokio::time::sleep(Duration::from_secs(90)).await;

@@ -61,6 +61,7 @@ pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> 
         shutdown.clone(),
     );
     let config = DispatchConfig {
+        batch: app.config().dispatch_batch.max(1),
         push_slots_per_lane: app.config().push_concurrency_per_target.max(1),
         backlog: app.config().worker_backlog,
         push: app.config().push.clone(),
