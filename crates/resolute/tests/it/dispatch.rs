@@ -176,10 +176,7 @@ async fn receiver(fail_first: usize, hang: bool) -> (String, mpsc::Receiver<Valu
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{address}/hook"), received)
+    (crate::harness::serve_hook(app).await, received)
 }
 
 #[tokio::test]

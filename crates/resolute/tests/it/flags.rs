@@ -88,10 +88,7 @@ async fn header_receiver() -> (String, mpsc::Receiver<Option<String>>) {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{address}/hook"), received)
+    (crate::harness::serve_hook(app).await, received)
 }
 
 #[tokio::test]

@@ -302,3 +302,11 @@ pub fn failed_start(extra: &[&str]) -> String {
     std::io::Read::read_to_string(&mut pipe, &mut stderr).expect("read stderr");
     stderr
 }
+
+/// Serves `app` (which routes `/hook`) on a loopback port; returns the hook's URL.
+pub async fn serve_hook(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}/hook")
+}
