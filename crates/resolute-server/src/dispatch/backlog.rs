@@ -60,6 +60,10 @@ impl BacklogConfig {
 /// Tasks tracked at once; past it new hand-offs are not tracked (they never hold a create).
 const TRACKED_MAX: usize = 65_536;
 
+/// Past this many tracked tasks, each hand-off also sweeps (at most every [`RECHECK`]), so
+/// entries nobody acquires cannot pile up to [`TRACKED_MAX`] on a server nobody scrapes.
+const SWEEP_ON_SEND_AT: usize = 4_096;
+
 /// How often a waiting create looks again even without an acquire (entries age out silently).
 const RECHECK: Duration = Duration::from_millis(50);
 
@@ -119,6 +123,9 @@ impl WorkerBacklog {
             return;
         }
         let mut state = self.lock();
+        if state.tasks.len() >= SWEEP_ON_SEND_AT {
+            self.sweep(&mut state, now);
+        }
         if state.tasks.len() >= TRACKED_MAX && !state.tasks.contains_key(task) {
             return;
         }

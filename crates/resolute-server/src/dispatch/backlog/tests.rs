@@ -122,3 +122,14 @@ async fn a_held_create_goes_when_the_executes_age_past_the_horizon() {
     let Hold::Waited(waited) = hold else { panic!("not held: {hold:?}") };
     assert!(waited < Duration::from_millis(300), "{waited:?}");
 }
+
+#[test]
+fn entries_nobody_acquires_are_swept_by_later_hand_offs_without_any_scrape() {
+    let backlog = backlog();
+    hand(&backlog, 0..5_000, at(0));
+    assert_eq!(backlog.out_total_unswept(), 5_000);
+    let later = at(BacklogConfig::default().horizon.as_millis() as i64 + 1);
+    backlog.sending(LANE, "fresh", later);
+    backlog.handed("fresh", later);
+    assert_eq!(backlog.out_total_unswept(), 1, "the expired 5,000 were swept by the hand-off");
+}
