@@ -21,6 +21,22 @@ const DISPATCH_INTERVAL: Duration = Duration::from_secs(1);
 /// A dispatch pass only reads, claims and spawns deliveries; it never awaits a delivery.
 const DISPATCH_DEADLINE: Duration = Duration::from_secs(30);
 
+/// The dispatcher's settings from the server's. A push may legitimately take its whole request
+/// timeout, so its slot is not reclaimed (and the message sent again) before that has run out.
+pub(crate) fn dispatch_config(server: &crate::config::ServerConfig) -> DispatchConfig {
+    let defaults = DispatchConfig::default();
+    let push = server.push.clone();
+    let slot_ceiling = defaults.slot_ceiling.max(push.request_timeout + Duration::from_secs(5));
+    DispatchConfig {
+        batch: server.dispatch_batch.max(1),
+        push_slots_per_lane: server.push_concurrency_per_target.max(1),
+        backlog: server.worker_backlog,
+        push,
+        slot_ceiling,
+        ..defaults
+    }
+}
+
 /// Starts the listener probe for the API bound at `local`.
 pub fn start_probe(
     app: &App,
@@ -60,13 +76,7 @@ pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> 
         std::future::pending::<()>,
         shutdown.clone(),
     );
-    let config = DispatchConfig {
-        batch: app.config().dispatch_batch.max(1),
-        push_slots_per_lane: app.config().push_concurrency_per_target.max(1),
-        backlog: app.config().worker_backlog,
-        push: app.config().push.clone(),
-        ..DispatchConfig::default()
-    };
+    let config = dispatch_config(app.config());
     let dispatcher = Dispatcher::new(app.clone(), config);
     app.set_dispatcher(dispatcher.clone());
     dispatcher.claim_on_commit();

@@ -302,3 +302,13 @@ async fn a_worker_that_stops_reading_never_blocks_the_dispatcher_and_its_backlog
     }
     assert_eq!(received.len(), backlog, "the backlog drains once the worker reads again");
 }
+
+#[test]
+fn a_push_slot_outlives_the_push_request_timeout() {
+    let default = crate::loops::dispatch_config(&ServerConfig::default());
+    assert_eq!(default.slot_ceiling, Duration::from_secs(60));
+    let mut server = ServerConfig::default();
+    server.push.request_timeout = Duration::from_secs(180);
+    let long = crate::loops::dispatch_config(&server);
+    assert_eq!(long.slot_ceiling, Duration::from_secs(185), "reclaimed before the push timed out");
+}
