@@ -32,6 +32,8 @@ struct Measured {
     json: Value,
     peak_rss_kib: u64,
     handoff_ms: Option<(f64, f64)>,
+    /// Creates the server held back for its workers (back-pressure), from the same scrape.
+    creates_held: Option<u64>,
 }
 
 pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
@@ -145,11 +147,14 @@ fn run_one(root: &Path, loadgen: &Path, run: &Run, dir: &Path) -> anyhow::Result
         .stdout(Stdio::inherit())
         .status();
     let peak_rss_kib = peak_rss_kib(server.id()).unwrap_or(0);
-    let handoff_ms = handoff::scrape(METRICS_PORT).as_deref().and_then(handoff::quantiles);
+    let page = handoff::scrape(METRICS_PORT);
+    let handoff_ms = page.as_deref().and_then(handoff::quantiles);
+    let creates_held = page.as_deref().and_then(handoff::creates_held);
     stop(&mut server);
     status?;
     let text = std::fs::read_to_string(&json_out)?;
-    Ok(Measured { json: serde_json::from_str(text.trim())?, peak_rss_kib, handoff_ms })
+    let json = serde_json::from_str(text.trim())?;
+    Ok(Measured { json, peak_rss_kib, handoff_ms, creates_held })
 }
 
 fn run_with_server_cmd(
@@ -175,7 +180,8 @@ fn run_with_server_cmd(
         .arg(dir.join(format!("{}.log", run.label)))
         .status()?;
     let text = std::fs::read_to_string(&json_out)?;
-    Ok(Measured { json: serde_json::from_str(text.trim())?, peak_rss_kib: 0, handoff_ms: None })
+    let json = serde_json::from_str(text.trim())?;
+    Ok(Measured { json, peak_rss_kib: 0, handoff_ms: None, creates_held: None })
 }
 
 fn start_server(root: &Path, db: &Path, log: &Path) -> anyhow::Result<Child> {
@@ -214,7 +220,7 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 /// One table row. Promise runs report request latency; dispatch runs report create→execute as
 /// loadgen saw it and the server's hand-off delay (upper bounds of the buckets holding p50, p99).
 fn row(label: &str, measured: &Measured) -> String {
-    let Measured { json, peak_rss_kib, handoff_ms } = measured;
+    let Measured { json, peak_rss_kib, handoff_ms, creates_held } = measured;
     let result = &json["result"];
     let triple = |lat: &Value| {
         ["p50", "p99", "max"]
@@ -234,8 +240,9 @@ fn row(label: &str, measured: &Measured) -> String {
         if result["cpu"].is_object() { &result["cpu"] } else { &result["cpu_during_produce"] };
     let handoff =
         handoff_ms.map_or("-".to_owned(), |(p50, p99)| format!("≤ {p50:.0} / ≤ {p99:.0}"));
+    let held = creates_held.map_or("-".to_owned(), |held| held.to_string());
     format!(
-        "| {label} | {} | {rate} | {latency} | {handoff} | {} | {} / {} | {:.1} |",
+        "| {label} | {} | {rate} | {latency} | {handoff} | {held} | {} | {} / {} | {:.1} |",
         json["params"]["concurrency"],
         result["dispatch"]["undelivered"].as_i64().or(result["errors"].as_i64()).unwrap_or(0),
         cpu["server_pct_of_core"],
@@ -248,7 +255,7 @@ fn render(scenario: &str, rows: &[String]) -> String {
     let date = Command::new("date").arg("-u").arg("+%Y-%m-%d %H:%M UTC").output().ok();
     let date =
         date.map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned()).unwrap_or_default();
-    let header = "| run | C | rate | latency p50 / p99 / max ms (create, or create→execute) | server hand-off p50 / p99 ms | errors or undelivered | cpu server / loadgen % | peak RSS MiB |\n|---|---|---|---|---|---|---|---|";
+    let header = "| run | C | rate | latency p50 / p99 / max ms (create, or create→execute) | server hand-off p50 / p99 ms | creates held | errors or undelivered | cpu server / loadgen % | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|";
     format!("### {scenario} — {date}\n\nCommand: `cargo xtask bench --scenario {scenario}`\n\n{header}\n{}\n", rows.join("\n"))
 }
 
@@ -266,19 +273,22 @@ mod tests {
         let promises = serde_json::json!({"params": {"concurrency": 8}, "result": {
             "requests_per_s": 11228.0, "errors": 0, "cpu": {"server_pct_of_core": 100.0, "loadgen_pct_of_core": 65.2},
             "ops": {"promise.create": {"lat_ms": {"p50": 0.649, "p99": 1.663, "max": 29.762}}}}});
-        let promises = Measured { json: promises, peak_rss_kib: 19_763, handoff_ms: None };
+        let promises =
+            Measured { json: promises, peak_rss_kib: 19_763, handoff_ms: None, creates_held: None };
         assert_eq!(
             row("promises-c8", &promises),
-            "| promises-c8 | 8 | 11228.0 req/s | 0.65 / 1.66 / 29.76 | - | 0 | 100.0 / 65.2 | 19.3 |"
+            "| promises-c8 | 8 | 11228.0 req/s | 0.65 / 1.66 / 29.76 | - | - | 0 | 100.0 / 65.2 | 19.3 |"
         );
         let dispatch = serde_json::json!({"params": {"concurrency": 8}, "result": {
             "cpu_during_produce": {"server_pct_of_core": 111.0, "loadgen_pct_of_core": 67.0},
             "dispatch": {"tasks_per_s": 2205.7, "undelivered": 0,
                          "create_to_exec_ms": {"p50": 6.972, "p99": 12.944, "max": 20.738}}}});
-        let dispatch = Measured { json: dispatch, peak_rss_kib: 0, handoff_ms: Some((2.0, 16.0)) };
+        let handoff_ms = Some((2.0, 16.0));
+        let dispatch =
+            Measured { json: dispatch, peak_rss_kib: 0, handoff_ms, creates_held: Some(7) };
         let line = row("poll-c8", &dispatch);
         assert!(
-            line.contains("2205.7 tasks/s | 6.97 / 12.94 / 20.74 | ≤ 2 / ≤ 16 | 0 |"),
+            line.contains("2205.7 tasks/s | 6.97 / 12.94 / 20.74 | ≤ 2 / ≤ 16 | 7 | 0 |"),
             "{line}"
         );
     }

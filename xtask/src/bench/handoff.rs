@@ -44,6 +44,12 @@ pub fn quantiles(page: &str) -> Option<(f64, f64)> {
     Some((at(0.5)?, at(0.99)?))
 }
 
+/// Creates the server held back for room at their workers (`resolute_create_hold_seconds`).
+pub fn creates_held(page: &str) -> Option<u64> {
+    let line = page.lines().find(|line| line.starts_with("resolute_create_hold_seconds_count "))?;
+    line.rsplit(' ').next()?.parse().ok()
+}
+
 /// `…{le="0.004",transport="poll"} 26502` → (0.004, 26502); `+Inf` is infinity.
 fn bucket(line: &str) -> Option<(f64, f64)> {
     let le = line.split("le=\"").nth(1)?.split('"').next()?;
@@ -72,6 +78,13 @@ resolute_request_duration_seconds_bucket{le=\"0.001\",kind=\"promise.create\"} 5
         // 100 in all, cumulative 40, 60, 99, 100: the median falls in the 2 ms bucket and the
         // 99th in the 4 ms one; other series are not counted.
         assert_eq!(quantiles(page), Some((2.0, 4.0)));
+    }
+
+    #[test]
+    fn held_creates_are_the_hold_histograms_count() {
+        let page = "resolute_create_hold_seconds_sum 1.5\nresolute_create_hold_seconds_count 42\n";
+        assert_eq!(creates_held(page), Some(42));
+        assert_eq!(creates_held("resolute_requests_total 3\n"), None);
     }
 
     #[test]
