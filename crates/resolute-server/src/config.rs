@@ -52,6 +52,8 @@ pub struct ServerConfig {
     pub push: PushConfig,
     /// Limits of the SSE (poll) transport.
     pub poll: RegistryConfig,
+    /// Origins browsers may call from (`*`: any); empty turns CORS off.
+    pub cors_allow_origins: Vec<String>,
 }
 
 /// What one listener allows its clients: how many connections, and how long they may dawdle.
@@ -104,6 +106,7 @@ impl Default for ServerConfig {
             worker_backlog: BacklogConfig::default(),
             push: PushConfig::default(),
             poll: RegistryConfig::default(),
+            cors_allow_origins: Vec::new(),
         }
     }
 }

@@ -150,6 +150,9 @@ pub struct ServeArgs {
     #[arg(long, env = "RESONATE_TRANSPORTS__HTTP_PUSH__CONCURRENCY", default_value_t = PUSH_SLOTS_PER_TARGET as u32,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub transports_http_push_concurrency: u32,
+    /// Origin browsers may call the API from (repeatable; `*` allows any). Without it CORS is off.
+    #[arg(long, env = "RESONATE_SERVER__CORS__ALLOW_ORIGINS")]
+    pub server_cors_allow_origin: Vec<String>,
     /// Milliseconds shutdown waits for in-flight requests and loops before exiting anyway.
     #[arg(long, env = "RESONATE_SERVER__SHUTDOWN_TIMEOUT", default_value_t = 10_000)]
     pub server_shutdown_timeout: u64,
@@ -231,6 +234,7 @@ impl ServeArgs {
                 buffer: to_usize(self.transports.transports_http_poll_buffer_size),
             },
             shutdown_grace: Duration::from_millis(self.server_shutdown_timeout),
+            cors_allow_origins: self.cors_origins()?,
             ..ServerConfig::default()
         })
     }
@@ -246,6 +250,17 @@ impl ServeArgs {
         }
         Pusher::new(&config).map_err(|error| anyhow::anyhow!("push client: {error}"))?;
         Ok(config)
+    }
+
+    /// The CORS origins, each a valid header value (`*` or an origin like `https://app.example`).
+    fn cors_origins(&self) -> anyhow::Result<Vec<String>> {
+        for origin in &self.server_cors_allow_origin {
+            anyhow::ensure!(
+                reqwest::header::HeaderValue::from_str(origin).is_ok(),
+                "invalid --server-cors-allow-origin {origin:?}"
+            );
+        }
+        Ok(self.server_cors_allow_origin.clone())
     }
 
     /// The back-pressure on creates: on by default for one node, off for a shared database.

@@ -1,5 +1,6 @@
 //! The HTTP routes of the API listener.
 
+mod cors;
 mod dashboard;
 mod endpoint;
 mod explain;
@@ -38,13 +39,18 @@ pub fn metrics_router(app: App) -> Routes {
     Routes { router, rpc: None }
 }
 
-/// The API routes: the RPC endpoint, health, readiness and the legacy-path answers.
+/// The API routes: the RPC endpoint, health, readiness and the legacy-path answers. With CORS on,
+/// `POST /` goes through the router too, so that the CORS layer sees every request.
 pub fn router(app: App) -> Routes {
     let rpc = RpcEndpoint::new(app.clone());
     let routed = rpc.clone();
+    let cors = cors::layer(&app.config().cors_allow_origins);
     let router = api_router(app)
         .route("/", post(move |request: Request<Body>| routed.clone().serve(request)));
-    Routes { router, rpc: Some(rpc) }
+    match cors {
+        Some(cors) => Routes { router: router.layer(cors), rpc: None },
+        None => Routes { router, rpc: Some(rpc) },
+    }
 }
 
 fn api_router(app: App) -> Router {

@@ -84,9 +84,6 @@ impl TransportArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Accepted for compatibility with Resonate (no effect here)")]
 pub struct IgnoredArgs {
-    /// CORS origins (the dashboard is served from the API's own origin).
-    #[arg(long, env = "RESONATE_SERVER__CORS__ALLOW_ORIGINS")]
-    pub server_cors_allow_origin: Vec<String>,
     /// Lease of the bash transport's tasks (resolute has no bash transport).
     #[arg(long, env = "RESONATE_TASKS__LEASE_TIMEOUT")]
     pub tasks_lease_timeout: Option<u64>,
@@ -139,9 +136,8 @@ impl IgnoredArgs {
         Ok(())
     }
 
-    fn given(&self) -> [(&'static str, bool); 13] {
+    fn given(&self) -> [(&'static str, bool); 12] {
         [
-            ("--server-cors-allow-origin", !self.server_cors_allow_origin.is_empty()),
             ("--tasks-lease-timeout", self.tasks_lease_timeout.is_some()),
             ("--messages-poll-interval", self.messages_poll_interval.is_some()),
             ("--messages-batch-size", self.messages_batch_size.is_some()),

@@ -130,3 +130,37 @@ fn flags_that_cannot_be_honoured_stop_the_start_with_the_reason() {
     let tokenless = failed_start(&["--transports-http-push-auth-mode", "bearer"]);
     assert!(tokenless.contains("needs --transports-http-push-auth-token"), "{tokenless}");
 }
+
+/// Sends `method /` with an `Origin` (and, for a preflight, the requested method and headers);
+/// returns the status and the `access-control-allow-origin` header.
+async fn cors_call(server: &Server, method: &str, origin: &str) -> (u16, Option<String>) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut request = server.client.request(method.clone(), &server.url).header("origin", origin);
+    if method == reqwest::Method::OPTIONS {
+        request = request
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type,authorization");
+    } else {
+        let envelope =
+            json!({"kind": "promise.get", "head": crate::harness::head(None), "data": {"id": "x"}});
+        request = request.body(envelope.to_string());
+    }
+    let response = request.send().await.expect("answer");
+    let allowed = response.headers().get("access-control-allow-origin");
+    let allowed = allowed.and_then(|value| value.to_str().ok()).map(str::to_owned);
+    (response.status().as_u16(), allowed)
+}
+
+#[tokio::test]
+async fn cors_answers_listed_origins_only_and_star_answers_all() {
+    let listed = Server::start_with(&["--server-cors-allow-origin", "https://app.example"]);
+    let app = "https://app.example";
+    assert_eq!(cors_call(&listed, "OPTIONS", app).await, (200, Some(app.to_owned())));
+    assert_eq!(cors_call(&listed, "POST", app).await, (404, Some(app.to_owned())));
+    assert_eq!(cors_call(&listed, "POST", "https://evil.example").await, (404, None));
+    let star = Server::start_with(&["--server-cors-allow-origin", "*"]);
+    assert_eq!(cors_call(&star, "OPTIONS", "https://any.example").await.1.as_deref(), Some("*"));
+    assert_eq!(cors_call(&star, "POST", "https://any.example").await, (404, Some("*".to_owned())));
+    let off = Server::start_with(&[]);
+    assert_eq!(cors_call(&off, "POST", app).await, (404, None), "CORS is off by default");
+}
