@@ -132,6 +132,11 @@ pub async fn doctor(connection: Connection) -> anyhow::Result<()> {
         );
     }
     println!("poll workers connected: {}", health["poll"]["connections"]);
+    // Not a problem by itself: executes on their way to workers. When it is high, creates for
+    // those workers' lanes are being held back until they catch up.
+    if let Some(unacquired) = health["unacquiredExecutes"].as_u64().filter(|n| *n > 0) {
+        println!("executes handed to workers and not acquired yet: {unacquired}");
+    }
     if problems > 0 {
         bail!("{problems} problem(s) found");
     }

@@ -80,6 +80,18 @@ async fn explain_and_doctor_say_why_work_is_not_moving() {
 }
 
 #[tokio::test]
+async fn doctor_counts_executes_workers_have_not_acquired() {
+    let server = Server::start_with(&[]);
+    let mut worker = crate::harness::Worker::connect(&server, "billing", "w1").await;
+    let created = cli(&server, &["promises", "create", "job", "--target", "poll://any@billing"]);
+    assert!(created.status.success(), "{}", text(&created));
+    worker.next(Duration::from_secs(5)).await.expect("the execute reached the worker");
+    let doctor = cli(&server, &["doctor"]);
+    assert!(doctor.status.success(), "{}", text(&doctor));
+    assert!(text(&doctor).contains("not acquired yet: 1"), "{}", text(&doctor));
+}
+
+#[tokio::test]
 async fn a_config_file_sets_what_flags_and_environment_leave_unset() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("resolute.toml");
