@@ -131,6 +131,11 @@ async function checkStuckClears(page, stuckId) {
     check(seen.includes(stuckId), "the stuck task is delivered to the new worker");
     await page.locator("#banner-amber").waitFor({ state: "hidden", timeout: STEP_TIMEOUT_MS });
     check(true, "amber banner clears once the queue drains");
+    // The worker took the execute off its stream but never acquired it: the page says so.
+    await page.waitForFunction(
+      () => document.querySelector("#groups").textContent.includes("1 executes not yet acquired"),
+      null, { timeout: STEP_TIMEOUT_MS });
+    check(true, "the execute the worker has not acquired is counted");
   } finally {
     worker.abort();
   }
