@@ -62,11 +62,20 @@ fn dev_defaults(mut args: ServeArgs) -> ServeArgs {
     if args.storage_sqlite_path == std::path::Path::new("resolute.db") {
         args.storage_sqlite_path = "resolute-dev.db".into();
     }
-    let url = format!("http://{}:{}", args.server_host, args.server_port);
     eprintln!("resolute dev");
-    eprintln!("  API        {url}/  (debug operations on)");
-    eprintln!("  dashboard  {url}/dashboard");
-    eprintln!("  health     {url}/health");
+    if args.server_port == 0 {
+        // The port is picked when the listener binds: the `resolute listening on` line names it.
+        eprintln!(
+            "  API        port chosen at start (see `resolute listening on`), debug operations on"
+        );
+        eprintln!("  dashboard  /dashboard on that address");
+        eprintln!("  health     /health on that address");
+    } else {
+        let url = format!("http://{}:{}", args.server_host, args.server_port);
+        eprintln!("  API        {url}/  (debug operations on)");
+        eprintln!("  dashboard  {url}/dashboard");
+        eprintln!("  health     {url}/health");
+    }
     match args.observability_metrics_port {
         0 => eprintln!("  metrics    disabled"),
         port => eprintln!("  metrics    http://{}:{port}/metrics", args.server_host),

@@ -147,3 +147,29 @@ fn limits_of_zero_stop_the_start_with_the_setting_named() {
     );
     assert!(!output.status.success(), "the environment is checked the same way");
 }
+
+/// `dev` on port 0 must not print a map of `:0` addresses nobody can open.
+#[test]
+fn dev_on_a_chosen_port_does_not_print_port_zero() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_resolute"))
+        .args(["dev", "--server-port", "0", "--server-bind", "127.0.0.1"])
+        .args(["--observability-metrics-port", "0", "--storage-sqlite-path"])
+        .arg(dir.path().join("dev.db"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run dev");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut listening = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut listening)
+        .expect("listen line");
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("stderr");
+    assert!(listening.starts_with("resolute listening on http://127.0.0.1:"), "{listening}");
+    assert!(!stderr.contains(":0/"), "{stderr}");
+    assert!(stderr.contains("port chosen at start"), "{stderr}");
+}
