@@ -237,10 +237,11 @@ impl Registry {
     }
 }
 
-/// Unicast: the first-registered connection of that worker. Anycast: the named worker if present,
-/// else the connection with the most free queue slots (rotating among equals). Streams drain their
-/// queues on other threads meanwhile, so every capacity is read once and the choice is made from
-/// that one reading: read twice, a queue that drained in between matched neither reading.
+/// Unicast: the first-registered connection of that worker. Anycast: the named worker if it has
+/// room, else the connection with the most free queue slots, ties going to the first one from a
+/// rotating start. Streams drain their queues on other threads meanwhile, so each queue's room is
+/// read once and the choice made from that one reading (read twice, a queue that drained in
+/// between matched neither reading).
 fn choose<'a>(
     connections: &'a [Connection],
     cast: Cast,
@@ -250,18 +251,18 @@ fn choose<'a>(
     if cast == Cast::Unicast {
         return worker.and_then(|worker| connections.iter().find(|c| c.worker == worker));
     }
-    let free: Vec<(&Connection, usize)> =
-        connections.iter().map(|connection| (connection, connection.sender.capacity())).collect();
-    let named = worker.and_then(|worker| {
-        free.iter().find(|(connection, room)| connection.worker == worker && *room > 0)
-    });
-    if let Some((connection, _)) = named {
-        return Some(connection);
+    let mut most_room: Option<(&Connection, usize)> = None;
+    for step in 0..connections.len() {
+        let connection = &connections[(rotation + step) % connections.len()];
+        let room = connection.sender.capacity();
+        if room > 0 && worker.is_some_and(|worker| connection.worker == worker) {
+            return Some(connection);
+        }
+        if most_room.is_none_or(|(_, most)| room > most) {
+            most_room = Some((connection, room));
+        }
     }
-    let best = free.iter().map(|(_, room)| *room).max()?;
-    let equals: Vec<&Connection> =
-        free.iter().filter(|(_, room)| *room == best).map(|(connection, _)| *connection).collect();
-    equals.get(rotation % equals.len().max(1)).copied()
+    most_room.map(|(connection, _)| connection)
 }
 
 #[cfg(test)]
