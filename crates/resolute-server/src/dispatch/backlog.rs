@@ -176,18 +176,7 @@ impl WorkerBacklog {
 
     /// Takes a handed entry off its lane's count and tells one waiting create.
     fn uncount(&self, state: &mut State, entry: &Entry) {
-        if !entry.handed {
-            return;
-        }
-        self.handed_total.fetch_sub(1, Ordering::Relaxed);
-        let Some(count) = state.lanes.get_mut(&entry.lane) else {
-            return;
-        };
-        count.handed = count.handed.saturating_sub(1);
-        count.room.notify_one();
-        if count.handed == 0 && Arc::strong_count(&count.room) == 1 {
-            state.lanes.remove(&entry.lane);
-        }
+        uncount(&self.handed_total, &mut state.lanes, entry);
     }
 
     /// Unacquired executes out on `lane`, entries older than the horizon not counted.
@@ -219,17 +208,14 @@ impl WorkerBacklog {
         }
         state.last_sweep = now;
         let horizon = i64::try_from(self.config.horizon.as_millis()).unwrap_or(i64::MAX);
-        let expired: Vec<String> = state
-            .tasks
-            .iter()
-            .filter(|(_, entry)| now.ms() >= entry.since.ms().saturating_add(horizon))
-            .map(|(task, _)| task.clone())
-            .collect();
-        for task in expired {
-            if let Some(entry) = state.tasks.remove(&task) {
-                self.uncount(state, &entry);
+        let State { tasks, lanes, .. } = state;
+        tasks.retain(|_, entry| {
+            let expired = now.ms() >= entry.since.ms().saturating_add(horizon);
+            if expired {
+                uncount(&self.handed_total, lanes, entry);
             }
-        }
+            !expired
+        });
     }
 
     /// Waits while `lane` has `bound` or more executes out, for at most `hold_max`. `now` reads
@@ -250,18 +236,36 @@ impl WorkerBacklog {
                     _ => break,
                 }
             };
-            let wake = tokio::time::Instant::now() + RECHECK;
-            if wake.min(deadline) <= tokio::time::Instant::now() {
+            let now_here = tokio::time::Instant::now();
+            if now_here >= deadline {
                 break;
             }
             waited = true;
-            let _ = tokio::time::timeout_at(wake.min(deadline), room.notified()).await;
+            let recheck_at = (now_here + RECHECK).min(deadline);
+            let _ = tokio::time::timeout_at(recheck_at, room.notified()).await;
         }
         if waited {
             Hold::Waited(started.elapsed())
         } else {
             Hold::None
         }
+    }
+}
+
+/// Takes a handed entry off its lane's count and tells one waiting create; a lane left with no
+/// entries and no waiter is forgotten.
+fn uncount(total: &AtomicUsize, lanes: &mut HashMap<Arc<str>, LaneCount>, entry: &Entry) {
+    if !entry.handed {
+        return;
+    }
+    total.fetch_sub(1, Ordering::Relaxed);
+    let Some(count) = lanes.get_mut(&entry.lane) else {
+        return;
+    };
+    count.handed = count.handed.saturating_sub(1);
+    count.room.notify_one();
+    if count.handed == 0 && Arc::strong_count(&count.room) == 1 {
+        lanes.remove(&entry.lane);
     }
 }
 

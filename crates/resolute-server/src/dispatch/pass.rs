@@ -515,6 +515,7 @@ impl Dispatcher {
     /// their share of unacquired executes (see `backlog`); at most the configured `hold_max`.
     pub async fn hold_create(&self, target: &str) -> Hold {
         let config = self.backlog.config();
+        // No lane's bound is below this: when fewer are out in all, skip parsing the target.
         let least_bound = config.per_poll_worker.min(config.per_push_lane);
         if !config.is_on() || self.backlog.out_total_unswept() < least_bound {
             return Hold::None;
