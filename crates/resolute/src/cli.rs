@@ -221,12 +221,11 @@ impl ServeArgs {
             stuck_after: Duration::from_millis(self.stuck_after_ms),
             auth: self.auth()?,
             listener: ListenerLimits {
-                max_connections: usize::try_from(self.server_max_connections).unwrap_or(usize::MAX),
+                max_connections: to_usize(self.server_max_connections),
                 header_read_timeout: Duration::from_millis(self.server_header_read_timeout_ms),
                 idle_timeout: Duration::from_millis(self.server_idle_timeout_ms),
             },
-            push_concurrency_per_target: usize::try_from(self.transports_http_push_concurrency)
-                .unwrap_or(usize::MAX),
+            push_concurrency_per_target: to_usize(self.transports_http_push_concurrency),
             worker_backlog: self.worker_backlog(),
             push: self.push_config()?,
             poll: RegistryConfig {
@@ -263,19 +262,14 @@ impl ServeArgs {
         Ok(self.server_cors_allow_origin.clone())
     }
 
-    /// The back-pressure on creates: on by default for one node, off for a shared database.
+    /// The back-pressure on creates. The dispatcher turns it off on a shared database unless
+    /// the flag was given.
     fn worker_backlog(&self) -> BacklogConfig {
-        let shared = self.storage_type == "postgres";
-        let per_worker = match self.dispatch_backlog_per_worker {
-            Some(per_worker) => usize::try_from(per_worker).unwrap_or(usize::MAX),
-            None if shared => 0,
-            None => PER_POLL_WORKER,
-        };
         BacklogConfig {
-            per_poll_worker: per_worker,
-            per_push_lane: usize::try_from(self.transports_http_push_concurrency)
-                .unwrap_or(usize::MAX),
+            per_poll_worker: self.dispatch_backlog_per_worker.map_or(PER_POLL_WORKER, to_usize),
+            per_push_lane: to_usize(self.transports_http_push_concurrency),
             hold_max: Duration::from_millis(self.dispatch_hold_max_ms),
+            on_shared_store: self.dispatch_backlog_per_worker.is_some(),
             ..BacklogConfig::default()
         }
     }

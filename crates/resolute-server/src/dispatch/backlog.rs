@@ -33,6 +33,9 @@ pub struct BacklogConfig {
     pub horizon: Duration,
     /// Longest a create waits for room.
     pub hold_max: Duration,
+    /// Keep the hold on a shared (PostgreSQL) store too. Off by default there: a node does not
+    /// see acquires made through other nodes, so its counts only age out.
+    pub on_shared_store: bool,
 }
 
 /// Unacquired executes per poll worker. With loadgen's 4 workers at 64 producers, 32 per worker
@@ -47,6 +50,7 @@ impl Default for BacklogConfig {
             per_push_lane: super::PUSH_SLOTS_PER_TARGET,
             horizon: Duration::from_secs(5),
             hold_max: Duration::from_secs(1),
+            on_shared_store: false,
         }
     }
 }

@@ -23,14 +23,22 @@ const DISPATCH_DEADLINE: Duration = Duration::from_secs(30);
 
 /// The dispatcher's settings from the server's. A push may legitimately take its whole request
 /// timeout, so its slot is not reclaimed (and the message sent again) before that has run out.
-pub(crate) fn dispatch_config(server: &crate::config::ServerConfig) -> DispatchConfig {
+/// On a `shared` store the worker backlog's hold is off unless asked for.
+pub(crate) fn dispatch_config(
+    server: &crate::config::ServerConfig,
+    shared: bool,
+) -> DispatchConfig {
     let defaults = DispatchConfig::default();
     let push = server.push.clone();
     let slot_ceiling = defaults.slot_ceiling.max(push.request_timeout + Duration::from_secs(5));
+    let mut backlog = server.worker_backlog;
+    if shared && !backlog.on_shared_store {
+        backlog.per_poll_worker = 0;
+    }
     DispatchConfig {
         batch: server.dispatch_batch.max(1),
         push_slots_per_lane: server.push_concurrency_per_target.max(1),
-        backlog: server.worker_backlog,
+        backlog,
         push,
         slot_ceiling,
         ..defaults
@@ -76,7 +84,7 @@ pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> 
         std::future::pending::<()>,
         shutdown.clone(),
     );
-    let config = dispatch_config(app.config());
+    let config = dispatch_config(app.config(), app.store().is_shared());
     let dispatcher = Dispatcher::new(app.clone(), config);
     app.set_dispatcher(dispatcher.clone());
     dispatcher.claim_on_commit();

@@ -305,10 +305,19 @@ async fn a_worker_that_stops_reading_never_blocks_the_dispatcher_and_its_backlog
 
 #[test]
 fn a_push_slot_outlives_the_push_request_timeout() {
-    let default = crate::loops::dispatch_config(&ServerConfig::default());
+    let default = crate::loops::dispatch_config(&ServerConfig::default(), false);
     assert_eq!(default.slot_ceiling, Duration::from_secs(60));
     let mut server = ServerConfig::default();
     server.push.request_timeout = Duration::from_secs(180);
-    let long = crate::loops::dispatch_config(&server);
+    let long = crate::loops::dispatch_config(&server, false);
     assert_eq!(long.slot_ceiling, Duration::from_secs(185), "reclaimed before the push timed out");
+}
+
+#[test]
+fn the_create_hold_is_off_on_a_shared_store_unless_asked_for() {
+    let mut server = ServerConfig::default();
+    assert_eq!(crate::loops::dispatch_config(&server, false).backlog.per_poll_worker, 32);
+    assert_eq!(crate::loops::dispatch_config(&server, true).backlog.per_poll_worker, 0);
+    server.worker_backlog.on_shared_store = true;
+    assert_eq!(crate::loops::dispatch_config(&server, true).backlog.per_poll_worker, 32);
 }
