@@ -12,13 +12,17 @@ use crate::render::promise_json;
 /// fields, keys in the sorted order a JSON tree prints them: one is written per dispatched task,
 /// and building the tree first cost about 10k instructions of the server's ~475k per task.
 pub fn execute_message(task_id: &str, version: i64, server_url: &str) -> String {
-    let message = Execute {
+    // Borrowed strings and an integer: serializing them cannot fail.
+    serde_json::to_string(&execute(task_id, version, Some(server_url))).unwrap_or_default()
+}
+
+/// The execute message; `debug.snap` shows it without a `serverUrl` (an empty head).
+fn execute<'a>(task_id: &'a str, version: i64, server_url: Option<&'a str>) -> Execute<'a> {
+    Execute {
         data: ExecuteData { task: TaskRef { id: task_id, version } },
         head: ExecuteHead { server_url },
         kind: "execute",
-    };
-    // Borrowed strings and an integer: serializing them cannot fail.
-    serde_json::to_string(&message).unwrap_or_default()
+    }
 }
 
 #[derive(Serialize)]
@@ -41,8 +45,8 @@ struct TaskRef<'a> {
 
 #[derive(Serialize)]
 struct ExecuteHead<'a> {
-    #[serde(rename = "serverUrl")]
-    server_url: &'a str,
+    #[serde(rename = "serverUrl", skip_serializing_if = "Option::is_none")]
+    server_url: Option<&'a str>,
 }
 
 /// `{"kind":"unblock","head":{},"data":{"promise":…}}`: the settled promise for a listener. Unlike
@@ -51,12 +55,9 @@ pub fn unblock_message(promise: &Promise) -> String {
     unblock_json(promise).to_string()
 }
 
-pub(crate) fn execute_json(task_id: &str, version: i64, head: Json) -> Json {
-    json!({
-        "kind": "execute",
-        "head": head,
-        "data": { "task": { "id": task_id, "version": version } },
-    })
+/// The execute message as a value, with an empty head (for `debug.snap`).
+pub(crate) fn execute_json(task_id: &str, version: i64) -> Json {
+    serde_json::to_value(execute(task_id, version, None)).unwrap_or(Json::Null)
 }
 
 pub(crate) fn unblock_json(promise: &Promise) -> Json {

@@ -14,7 +14,7 @@ use resolute_core::{Promise, Reply};
 use crate::PROTOCOL_VERSION;
 
 pub(crate) use records::promise_json;
-use records::{PromiseRecord, TaskRecord};
+use records::{PromiseRecord, PromiseRecords, TaskRecord};
 
 /// A rendered response: the HTTP status and the JSON body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,10 +61,8 @@ impl Serialize for Data<'_> {
             }
             Data::Acquired(acquired) => {
                 use serde::ser::SerializeMap;
-                let preload: Vec<PromiseRecord<'_>> =
-                    acquired.preload.iter().map(PromiseRecord).collect();
                 let mut map = serializer.serialize_map(Some(3))?;
-                map.serialize_entry("preload", &preload)?;
+                map.serialize_entry("preload", &PromiseRecords(&acquired.preload))?;
                 map.serialize_entry("promise", &PromiseRecord(&acquired.promise))?;
                 map.serialize_entry("task", &TaskRecord(&acquired.task))?;
                 map.end()

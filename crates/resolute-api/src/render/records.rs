@@ -50,6 +50,15 @@ impl Serialize for PromiseRecord<'_> {
 }
 
 /// A promise as a JSON value, for the replies still composed as values.
+/// A list of promise records, written one by one.
+pub(crate) struct PromiseRecords<'a>(pub(crate) &'a [Promise]);
+
+impl Serialize for PromiseRecords<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(PromiseRecord))
+    }
+}
+
 pub(crate) fn promise_json(promise: &Promise) -> Json {
     to_json(&PromiseRecord(promise))
 }

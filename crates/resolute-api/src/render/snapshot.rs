@@ -71,7 +71,7 @@ fn messages_json(snapshot: &Snapshot, promises: &[&Promise]) -> Vec<Json> {
     executes.sort();
     unblocks.sort();
     let executes = executes.into_iter().map(|((task_id, address), version)| {
-        json!({ "address": address, "message": execute_json(task_id, version, json!({})) })
+        json!({ "address": address, "message": execute_json(task_id, version) })
     });
     // An unblock whose promise is gone has nothing to carry; the store's foreign keys make this
     // impossible, and a snapshot must not fail over it.
