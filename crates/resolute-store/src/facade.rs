@@ -10,6 +10,7 @@ use resolute_core::txn::{Txn, TxnErrorKind, TxnResult};
 use resolute_core::{Command, KernelConfig, Message, Reply, Timestamp, Write};
 
 use crate::error::StoreError;
+use crate::read_cache::ReadCache;
 
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
@@ -87,12 +88,14 @@ pub fn retry_conflicts<T>(mut attempt: impl FnMut() -> TxnResult<T>) -> TxnResul
     }
 }
 
-/// Wraps a transaction to notice writes that queue messages.
+/// Wraps a transaction to notice writes that queue messages, and to read each promise and task
+/// from the store at most once per command.
 struct Watching<'a> {
     txn: &'a mut dyn Txn,
     queued_messages: bool,
     /// Where the queued rows are noted, when the caller wants them.
     noted: Option<&'a mut Vec<Message>>,
+    cache: ReadCache,
 }
 
 /// Runs the kernel on an open transaction and reports whether it queued messages.
@@ -127,17 +130,56 @@ fn run_watching(
     config: &KernelConfig,
     noted: Option<&mut Vec<Message>>,
 ) -> TxnResult<Executed> {
-    let mut watching = Watching { txn, queued_messages: false, noted };
+    run_with_cache(txn, command, now, config, noted, ReadCache::default())
+}
+
+/// [`run_command`] with every answer of the read cache compared to a fresh read (panics on a
+/// difference): how the tests hold the cache to the store.
+#[cfg(test)]
+pub(crate) fn run_command_checking_cache(
+    txn: &mut dyn Txn,
+    command: &Command,
+    now: Timestamp,
+    config: &KernelConfig,
+) -> TxnResult<Executed> {
+    run_with_cache(txn, command, now, config, None, ReadCache::checked())
+}
+
+fn run_with_cache(
+    txn: &mut dyn Txn,
+    command: &Command,
+    now: Timestamp,
+    config: &KernelConfig,
+    noted: Option<&mut Vec<Message>>,
+    cache: ReadCache,
+) -> TxnResult<Executed> {
+    let mut watching = Watching { txn, queued_messages: false, noted, cache };
     let reply = resolute_core::execute(command, &mut watching, now, config)?;
     Ok(Executed { reply, queued_messages: watching.queued_messages })
 }
 
 impl Txn for Watching<'_> {
     fn promise(&self, id: &str) -> TxnResult<Option<resolute_core::Promise>> {
-        self.txn.promise(id)
+        if let Some(known) = self.cache.promise(id) {
+            if self.cache.is_checked() {
+                assert_eq!(Ok(&known), self.txn.promise(id).as_ref(), "cached promise {id}");
+            }
+            return Ok(known);
+        }
+        let read = self.txn.promise(id)?;
+        self.cache.remember_promise(id, &read);
+        Ok(read)
     }
     fn task(&self, id: &str) -> TxnResult<Option<resolute_core::Task>> {
-        self.txn.task(id)
+        if let Some(known) = self.cache.task(id) {
+            if self.cache.is_checked() {
+                assert_eq!(Ok(&known), self.txn.task(id).as_ref(), "cached task {id}");
+            }
+            return Ok(known);
+        }
+        let read = self.txn.task(id)?;
+        self.cache.remember_task(id, &read);
+        Ok(read)
     }
     fn callback(&self, awaited: &str, awaiter: &str) -> TxnResult<Option<resolute_core::Callback>> {
         self.txn.callback(awaited, awaiter)
@@ -215,6 +257,7 @@ impl Txn for Watching<'_> {
         self.txn.snapshot()
     }
     fn write(&mut self, write: Write) -> TxnResult<()> {
+        self.cache.note(&write);
         self.queued_messages |= write.queues_message();
         if let Some(noted) = self.noted.as_deref_mut() {
             noted.extend(write.queued_message());

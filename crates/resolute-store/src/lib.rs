@@ -8,6 +8,7 @@ mod mem;
 mod memstore;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod read_cache;
 mod reply;
 pub mod sqlite;
 pub mod workload;
