@@ -53,22 +53,20 @@ pub fn is_prefixed_by(id: &str, prefix: &str) -> bool {
     }
 }
 
-/// True when two promise ids belong to the same execution tree (compat.md R1).
+/// True when two promise ids can belong to the same execution tree (compat.md R1).
 ///
-/// Previous-generation SDKs build `job`, `job.1`, `job.1.2` (the origin is the part before the
-/// first `.`); current ones build `root`, `root:1`, `root:1.2` from roots that may themselves
-/// contain dots (`order.42`, `order.42:1`; the origin is the part before the first `:`). Both
-/// generations must keep working, so either reading of the origin may match.
+/// Previous-generation SDKs build `job`, `job.1`, `job.1.2`; current ones build `root`, `root:1`,
+/// `root:1.2` from roots that may themselves contain dots (`order.42`, `order.42:1`). Under R1 an
+/// id is its origin or the origin followed by `.` or `:`, and an origin has no `:`. So two ids
+/// have an origin in common exactly when they agree up to their first `.` or `:`: any common
+/// origin starts with that segment, and the segment is itself an origin both may have. Mixing the
+/// separators within one tree (`a:1` awaiting `a.2`) is therefore allowed.
 pub fn same_origin(a: &str, b: &str) -> bool {
-    dot_origin(a) == dot_origin(b) || colon_origin(a) == colon_origin(b)
+    first_segment(a) == first_segment(b)
 }
 
-fn dot_origin(id: &str) -> &str {
-    id.split('.').next().unwrap_or(id)
-}
-
-fn colon_origin(id: &str) -> &str {
-    id.split(':').next().unwrap_or(id)
+fn first_segment(id: &str) -> &str {
+    id.split(['.', ':']).next().unwrap_or(id)
 }
 
 /// The struct rules of `promise.create` on its tags (protocol §3.2 as amended by compat.md R1), in

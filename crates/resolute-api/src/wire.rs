@@ -10,6 +10,16 @@ use resolute_core::{PromiseState, SettleState, TaskState, Value};
 use crate::error::BadRequest;
 
 /// Parses an operation's `data` into its typed shape (`400 "Invalid request: …"` on failure).
+/// A search filter where `null` means "no filter", as an absent field does: the reference server
+/// reads these fields as optional, and a client that writes out its `None`s must not get a 400.
+pub(crate) fn null_as_empty<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 pub(crate) fn parse<T: DeserializeOwned>(data: &str) -> Result<T, BadRequest> {
     serde_json::from_str(data).map_err(|error| BadRequest::invalid(&error))
 }

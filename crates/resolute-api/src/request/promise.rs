@@ -7,7 +7,7 @@ use resolute_core::{Address, Command, Tags};
 
 use crate::error::BadRequest;
 use crate::rules::{self, ensure, FieldRules};
-use crate::wire::{parse, WirePromiseState, WireSettleState, WireValue};
+use crate::wire::{null_as_empty, parse, WirePromiseState, WireSettleState, WireValue};
 
 /// The default page size of `promise.search`.
 const SEARCH_LIMIT_DEFAULT: usize = 100;
@@ -144,7 +144,7 @@ pub(crate) fn register_listener(data: &str) -> Result<Command, BadRequest> {
 struct SearchData {
     #[serde(default)]
     state: Option<WirePromiseState>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     tags: Tags,
     #[serde(default)]
     limit: Option<i64>,

@@ -9,7 +9,7 @@ use resolute_core::{Command, Tags};
 
 use crate::error::BadRequest;
 use crate::rules::{self, ensure, FieldRules};
-use crate::wire::{parse, WireValue};
+use crate::wire::{null_as_empty, parse, WireValue};
 
 /// The default page size of `schedule.search` (smaller than the other searches, as the protocol).
 const SEARCH_LIMIT_DEFAULT: usize = 10;
@@ -73,7 +73,7 @@ pub(crate) fn create(data: &str) -> Result<Command, BadRequest> {
 
 #[derive(Deserialize)]
 struct SearchData {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     tags: Tags,
     #[serde(default)]
     limit: Option<i64>,

@@ -22,6 +22,17 @@ fn current_generation_ids_share_the_colon_origin() {
 }
 
 #[test]
+fn ids_of_both_generations_in_one_tree_share_the_origin() {
+    assert!(same_origin("a:1", "a.2"));
+    assert!(same_origin("a.1", "a:2"));
+    assert!(same_origin("a:1.2", "a.3"));
+    assert!(same_origin("a.b:1", "a:c"));
+    assert!(same_origin("order.42.1", "order:1"));
+    assert!(!same_origin("a.1", "ab:1"));
+    assert!(!same_origin("a:1", "b.1"));
+}
+
+#[test]
 fn prefixes_end_at_a_dot_or_a_colon() {
     assert!(is_prefixed_by("root", "root"));
     assert!(is_prefixed_by("root.1", "root"));

@@ -289,7 +289,12 @@ fn register_listener_rules() {
 fn search_defaults_and_limits() {
     let expected =
         PromiseQuery { state: None, tags: Tags::new(), page: Page { limit: 100, cursor: None } };
-    assert_eq!(command("promise.search", json!({})), Command::PromiseSearch(expected));
+    assert_eq!(command("promise.search", json!({})), Command::PromiseSearch(expected.clone()));
+    // Every filter is optional, and `null` is how some clients write "absent".
+    let nulls = json!({"state": null, "tags": null, "limit": null, "cursor": null});
+    assert_eq!(command("promise.search", nulls), Command::PromiseSearch(expected));
+    let (status, message) = rejected("promise.search", json!({"tags": {"k": 1}}));
+    assert_eq!((status, message.starts_with("Invalid request: invalid type")), (400, true));
     let data =
         json!({"state": "rejected_timedout", "tags": {"k": "v"}, "limit": 1000, "cursor": "c"});
     let expected = PromiseQuery {

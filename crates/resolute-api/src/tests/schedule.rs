@@ -79,7 +79,9 @@ fn create_errors() {
 #[test]
 fn search_defaults_to_ten() {
     let expected = ScheduleQuery { tags: Tags::new(), page: Page { limit: 10, cursor: None } };
-    assert_eq!(command("schedule.search", json!({})), Command::ScheduleSearch(expected));
+    assert_eq!(command("schedule.search", json!({})), Command::ScheduleSearch(expected.clone()));
+    let nulls = json!({"tags": null, "limit": null, "cursor": null});
+    assert_eq!(command("schedule.search", nulls), Command::ScheduleSearch(expected));
     let data = json!({"tags": {"a": "b"}, "limit": 1, "cursor": "s"});
     let expected = ScheduleQuery {
         tags: Tags::from([("a".into(), "b".into())]),
