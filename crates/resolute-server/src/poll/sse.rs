@@ -25,6 +25,11 @@ pub async fn connect(
     Path((group, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    // Both segments are mandatory (protocol §1.7); the router matches `/poll//x` with an empty
+    // group, which would register a worker no address can name.
+    if group.is_empty() || id.is_empty() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     // Authentication only: a poll path names no resource the prefix rule covers (protocol §1.7).
     if let Some(verifier) = &app.config().auth {
         if crate::auth::check_bearer(verifier, &headers, app.now().0).is_err() {

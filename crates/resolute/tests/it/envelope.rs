@@ -65,6 +65,9 @@ async fn http_level_paths_methods_and_limits() {
     );
     assert_eq!(server.get("/").await.0, 405);
     assert_eq!(server.get("/nowhere").await.0, 404);
+    // A poll path needs both its group and its id (protocol §1.7).
+    assert_eq!(server.get("/poll//w1").await, (404, String::new()));
+    assert_eq!(server.get("/poll/g/").await.0, 404);
     assert_eq!(server.get("/health").await.0, 200);
     assert_eq!(server.get("/ready").await.0, 200);
     let huge = vec![b' '; 2 * 1024 * 1024 + 10];
