@@ -252,14 +252,20 @@ impl ServeArgs {
     }
 
     /// The CORS origins, each a valid header value (`*` or an origin like `https://app.example`).
+    /// A value may hold a list, as a config file or an environment variable gives one: `a,b` or
+    /// `["a","b"]` (an origin never contains a comma).
     fn cors_origins(&self) -> anyhow::Result<Vec<String>> {
-        for origin in &self.server_cors_allow_origin {
+        let mut origins = Vec::new();
+        for value in &self.server_cors_allow_origin {
+            origins.extend(origin_list(value)?);
+        }
+        for origin in &origins {
             anyhow::ensure!(
                 reqwest::header::HeaderValue::from_str(origin).is_ok(),
                 "invalid --server-cors-allow-origin {origin:?}"
             );
         }
-        Ok(self.server_cors_allow_origin.clone())
+        Ok(origins)
     }
 
     /// The back-pressure on creates. The dispatcher turns it off on a shared database unless
@@ -293,5 +299,37 @@ impl ServeArgs {
             "authentication on"
         );
         Ok(Some(Arc::new(verifier)))
+    }
+}
+
+/// The origins in one `--server-cors-allow-origin` value: one origin, `a,b`, or a JSON list.
+fn origin_list(value: &str) -> anyhow::Result<Vec<String>> {
+    let listed: Vec<String> = if value.trim_start().starts_with('[') {
+        serde_json::from_str(value)
+            .map_err(|_| anyhow::anyhow!("invalid --server-cors-allow-origin list {value:?}"))?
+    } else {
+        value.split(',').map(str::to_owned).collect()
+    };
+    Ok(listed
+        .iter()
+        .map(|origin| origin.trim())
+        .filter(|o| !o.is_empty())
+        .map(String::from)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_list;
+
+    #[test]
+    fn an_origin_value_may_hold_a_list() {
+        assert_eq!(origin_list("*").unwrap(), vec!["*"]);
+        assert_eq!(
+            origin_list("https://a.test, https://b.test").unwrap(),
+            vec!["https://a.test", "https://b.test"]
+        );
+        assert_eq!(origin_list(r#"["https://a.test","*"]"#).unwrap(), vec!["https://a.test", "*"]);
+        assert!(origin_list("[not json").is_err());
     }
 }

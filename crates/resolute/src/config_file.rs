@@ -55,6 +55,14 @@ fn flatten(prefix: &str, table: &toml::Table, pairs: &mut Vec<(String, String)>)
         match value {
             toml::Value::Table(inner) => flatten(&name, inner, pairs),
             toml::Value::String(text) => pairs.push((name, text.clone())),
+            // The flags that take lists (CORS origins) read them comma-separated.
+            toml::Value::Array(items) => {
+                let items: Vec<String> = items
+                    .iter()
+                    .map(|item| item.as_str().map_or_else(|| item.to_string(), str::to_owned))
+                    .collect();
+                pairs.push((name, items.join(",")));
+            }
             other => pairs.push((name, other.to_string())),
         }
     }
@@ -67,7 +75,7 @@ mod tests {
     #[test]
     fn nested_keys_become_resonate_variables() {
         let table: toml::Table =
-            "debug = true\n[server]\nport = 9\n[storage.sqlite]\npath = \"x.db\"\n"
+            "debug = true\n[server]\nport = 9\n[server.cors]\nallow_origins = [\"http://a.test\", \"*\"]\n[storage.sqlite]\npath = \"x.db\"\n"
                 .parse()
                 .unwrap();
         let mut pairs = Vec::new();
@@ -77,6 +85,7 @@ mod tests {
             pairs,
             vec![
                 ("RESONATE_DEBUG".into(), "true".into()),
+                ("RESONATE_SERVER__CORS__ALLOW_ORIGINS".into(), "http://a.test,*".into()),
                 ("RESONATE_SERVER__PORT".into(), "9".into()),
                 ("RESONATE_STORAGE__SQLITE__PATH".into(), "x.db".into()),
             ]

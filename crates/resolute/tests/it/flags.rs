@@ -164,3 +164,18 @@ async fn cors_answers_listed_origins_only_and_star_answers_all() {
     let off = Server::start_with(&[]);
     assert_eq!(cors_call(&off, "POST", app).await, (404, None), "CORS is off by default");
 }
+
+/// Resonate's config file gives the origins as a list; it used to arrive as one literal origin
+/// (`["https://app.example"]`) that matched no browser.
+#[tokio::test]
+async fn cors_origins_from_a_config_file_list_each_count() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("resonate.toml");
+    let file = "[server.cors]\nallow_origins = [\"https://app.example\", \"https://b.example\"]\n";
+    std::fs::write(&path, file).expect("write");
+    let server = Server::start_with(&["--config", path.to_str().expect("utf-8 path")]);
+    for origin in ["https://app.example", "https://b.example"] {
+        assert_eq!(cors_call(&server, "OPTIONS", origin).await, (200, Some(origin.to_owned())));
+    }
+    assert_eq!(cors_call(&server, "POST", "https://evil.example").await, (404, None));
+}
