@@ -101,6 +101,13 @@ pub struct Claim {
     pub attempts: i64,
 }
 
+/// A message handed to a worker's connection, as much of it as is needed to queue it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Handed {
+    Execute { task_id: String, version: i64 },
+    Unblock { promise_id: String, address: String },
+}
+
 /// How a delivery attempt ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeliveryOutcome {
@@ -225,6 +232,12 @@ pub enum Command {
     },
     /// Unleases every row (startup of a single node: no attempt from before can still be alive).
     ReleaseLeases,
+    /// Queues again messages a worker connection took shortly before it died, which may have
+    /// died with it: an execute whose task is still pending at that version, an unblock whose
+    /// promise is settled; either only when no row of its key is queued already.
+    RequeueHanded {
+        handed: Vec<Handed>,
+    },
 }
 
 impl Command {

@@ -192,6 +192,7 @@ impl Acceptor {
         // the worker acknowledges the first, which a delayed acknowledgement can make 40 ms.
         // Failing to set it costs latency only, so the connection is served either way.
         let _ = stream.set_nodelay(true);
+        give_up_on_unacknowledged_data(&stream);
         let metrics = &self.app.metrics().listeners;
         metrics.accepted.get_or_create(&self.labels()).inc();
         match self.slots.clone().try_acquire_owned() {
@@ -306,6 +307,22 @@ fn os_error_reason(_code: Option<i32>) -> &'static str {
     "other"
 }
 
+/// How long sent data may stay unacknowledged before the kernel drops the connection. Without a
+/// bound a peer that vanished without a FIN (power loss, a partition, a NAT that forgot it) keeps
+/// an SSE stream "alive" for the kernel's default of about fifteen minutes, every write into it
+/// succeeding and every message routed to it lost. With it, the keep-alive write that follows
+/// fails, the connection unregisters, and what it took lately is queued again (`poll::sse`).
+pub(crate) const UNACKED_DATA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+#[cfg(target_os = "linux")]
+fn give_up_on_unacknowledged_data(stream: &TcpStream) {
+    // Failing to set it leaves the kernel's default; the connection is served either way.
+    let _ = socket2::SockRef::from(stream).set_tcp_user_timeout(Some(UNACKED_DATA_TIMEOUT));
+}
+
+#[cfg(not(target_os = "linux"))]
+fn give_up_on_unacknowledged_data(_stream: &TcpStream) {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,5 +334,18 @@ mod tests {
         let aborted = std::io::Error::from_raw_os_error(libc::ECONNABORTED);
         assert_eq!(error_reason(&aborted), "connection");
         assert_eq!(error_reason(&std::io::Error::other("?")), "other");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn accepted_connections_give_up_on_data_nobody_acknowledges() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let _client = tokio::net::TcpStream::connect(address).await.unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        let socket = socket2::SockRef::from(&accepted);
+        assert_eq!(socket.tcp_user_timeout().unwrap(), None, "the kernel's default first");
+        give_up_on_unacknowledged_data(&accepted);
+        assert_eq!(socket.tcp_user_timeout().unwrap(), Some(UNACKED_DATA_TIMEOUT));
     }
 }

@@ -1,7 +1,8 @@
 //! Outbox bookkeeping for the dispatcher: reading due rows, leasing them for an attempt, parking,
 //! and recording outcomes. Moot executes (their task moved on) are withdrawn instead of delivered.
 
-use crate::command::{Claim, DeliveryOutcome};
+use crate::command::{Claim, DeliveryOutcome, Handed};
+use crate::kernel::settle::queue_execute;
 use crate::model::{Message, MessageBody, MessageKey, TaskState};
 use crate::reply::{ClaimedBody, ClaimedMessage};
 use crate::time::Timestamp;
@@ -91,4 +92,41 @@ pub(crate) fn settle(
             txn.write(Write::DelayMessage { key: key.clone(), due_at })
         }
     }
+}
+
+/// Queues again what a dead connection may have lost (`Command::RequeueHanded`). An execute the
+/// worker acquired has a newer task version, and a row still queued will be delivered anyway,
+/// so only what would otherwise wait for a retry timer, or for ever, is put back.
+pub(crate) fn requeue_handed(
+    txn: &mut dyn Txn,
+    handed: &[Handed],
+    now: Timestamp,
+) -> TxnResult<()> {
+    for message in handed {
+        match message {
+            Handed::Execute { task_id, version } => {
+                let key = MessageKey::Execute(task_id.clone());
+                let pending = txn.task(task_id)?.is_some_and(|task| {
+                    task.state == TaskState::Pending && task.version == *version
+                });
+                if pending && txn.message(&key)?.is_none() {
+                    queue_execute(txn, task_id, *version, now)?;
+                }
+            }
+            Handed::Unblock { promise_id, address } => {
+                let key = MessageKey::Unblock(promise_id.clone(), address.clone());
+                let settled =
+                    txn.promise(promise_id)?.is_some_and(|promise| !promise.state.is_pending());
+                if settled && txn.message(&key)?.is_none() {
+                    txn.write(Write::PutUnblock {
+                        promise_id: promise_id.clone(),
+                        address: address.clone(),
+                        lane: crate::address::lane_of(address),
+                        due_at: now,
+                    })?;
+                }
+            }
+        }
+    }
+    Ok(())
 }

@@ -93,6 +93,10 @@ pub fn execute(
             txn.write(Write::ReleaseLeases { now })?;
             Reply::Done
         }
+        Command::RequeueHanded { handed } => {
+            dispatch::requeue_handed(txn, handed, now)?;
+            Reply::Done
+        }
         task_command => execute_task(task_command, txn, now, config)?,
     })
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use resolute_core::address::{Address, Cast};
-use resolute_core::command::{DeliveryOutcome, DueFilter};
+use resolute_core::command::{DeliveryOutcome, DueFilter, Handed};
 use resolute_core::lanes::{retry_delay_ms, Lanes, Ticket};
 use resolute_core::model::Message;
 use resolute_core::planner::{Planner, Route};
@@ -400,7 +400,7 @@ impl Dispatcher {
         self.runtime.spawn(async move {
             // A panic in a transport is a failed attempt, retried with back-off; unsettled, its
             // slot and lease would hold the message back for a minute.
-            let delivery = AssertUnwindSafe(dispatcher.deliver(&message.address, payload));
+            let delivery = AssertUnwindSafe(dispatcher.deliver(&message, payload));
             let delivered = delivery.catch_unwind().await.unwrap_or_else(|_| {
                 tracing::error!(address = %message.address, "delivery panicked; will retry");
                 false
@@ -409,12 +409,13 @@ impl Dispatcher {
         });
     }
 
-    /// Hands one payload to its transport; true when it was handed off.
-    async fn deliver(&self, address: &str, payload: Arc<str>) -> bool {
-        match Address::parse(address) {
+    /// Hands one message's payload to its transport; true when it was handed off.
+    async fn deliver(&self, message: &ClaimedMessage, payload: Arc<str>) -> bool {
+        match Address::parse(&message.address) {
             Some(Address::Poll { cast, group, id }) => {
                 let (written, was_written) = oneshot::channel();
-                let delivery = Delivery { payload, written: Some(written) };
+                let handed = Some(handed_form(message));
+                let delivery = Delivery { payload, written: Some(written), handed };
                 let handed = self.app.registry().hand_off(&group, cast, id.as_deref(), delivery);
                 if handed.is_err() {
                     return false;
@@ -570,5 +571,17 @@ impl Dispatcher {
         *state ^= *state >> 7;
         *state ^= *state << 17;
         *state
+    }
+}
+
+/// What a poll connection must remember of a message to queue it again if it dies holding it.
+fn handed_form(message: &ClaimedMessage) -> Handed {
+    match &message.body {
+        ClaimedBody::Execute { task_id, version } => {
+            Handed::Execute { task_id: task_id.clone(), version: *version }
+        }
+        ClaimedBody::Unblock { promise } => {
+            Handed::Unblock { promise_id: promise.id.clone(), address: message.address.clone() }
+        }
     }
 }

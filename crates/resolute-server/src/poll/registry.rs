@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use resolute_core::address::{Address, Cast};
+use resolute_core::command::Handed;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Limits of the poll transport.
@@ -25,11 +26,13 @@ impl Default for RegistryConfig {
     }
 }
 
-/// One message on its way to a worker: the SSE `data:` payload and who to tell once written.
+/// One message on its way to a worker: the SSE `data:` payload, who to tell once written, and
+/// what to queue again if the connection dies soon after writing it.
 #[derive(Debug)]
 pub struct Delivery {
     pub payload: Arc<str>,
     pub written: Option<oneshot::Sender<()>>,
+    pub handed: Option<Handed>,
 }
 
 impl Delivery {

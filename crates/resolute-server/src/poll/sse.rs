@@ -4,14 +4,17 @@
 //! only). Keep-alive comments every few seconds make writes to dead peers fail, which drops the
 //! stream and unregisters the connection, so half-open sockets cannot keep swallowing messages.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
+use resolute_core::command::Handed;
+use resolute_core::Command;
 use tokio::sync::mpsc;
 
 use crate::app::App;
@@ -40,7 +43,9 @@ pub async fn connect(
         Ok((registration, receiver)) => {
             tracing::debug!(%group, %id, "poll worker connected");
             let keep_alive = KeepAlive::new().interval(KEEP_ALIVE_INTERVAL).text("keep-alive");
-            Sse::new(events(registration, receiver)).keep_alive(keep_alive).into_response()
+            Sse::new(events(app.clone(), registration, receiver))
+                .keep_alive(keep_alive)
+                .into_response()
         }
         Err(RegisterError::AtCapacity) => {
             (StatusCode::SERVICE_UNAVAILABLE, "Poll registration at capacity").into_response()
@@ -52,16 +57,86 @@ pub async fn connect(
 /// for the *next* event, i.e. once hyper has taken the previous frame, not merely produced it. The
 /// registration lives inside the stream, so the connection unregisters when hyper drops it.
 fn events(
+    app: App,
     registration: Registration,
     receiver: mpsc::Receiver<Delivery>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let state = (registration, receiver, None::<Delivery>);
-    stream::unfold(state, |(registration, mut receiver, previous)| async move {
+    let state = (registration, receiver, None::<Delivery>, Taken::new(app));
+    stream::unfold(state, |(registration, mut receiver, previous, mut taken)| async move {
         if let Some(mut previous) = previous {
             previous.mark_written();
+            taken.note(previous.handed.take());
         }
         let delivery = receiver.recv().await?;
         let event = Event::default().data(&*delivery.payload);
-        Some((Ok(event), (registration, receiver, Some(delivery))))
+        Some((Ok(event), (registration, receiver, Some(delivery), taken)))
     })
+}
+
+/// How long after writing a message its connection's death may still have lost it: a peer that
+/// vanished is found out by the keep-alive write after the next (`KEEP_ALIVE_INTERVAL`) failing
+/// once the kernel gives up on unacknowledged data (`listener::UNACKED_DATA_TIMEOUT`).
+const TAKEN_WINDOW: Duration = Duration::from_secs(45);
+
+/// Messages remembered per connection; a worker taking more than this per window has its oldest
+/// ones left to the task retry timer.
+const TAKEN_MAX: usize = 256;
+
+/// What this connection wrote lately. A write "succeeds" once the bytes are in the socket's send
+/// buffer, so a worker that crashed with unread messages, or vanished without a FIN, takes them
+/// with it. When the connection ends they are queued again, and the kernel keeps only those still
+/// owed: an execute whose task is still pending at that version, an unblock of a settled promise
+/// not queued already. A redelivery after a clean close costs the worker one 409 on acquire.
+struct Taken {
+    app: App,
+    recent: VecDeque<(Instant, Handed)>,
+}
+
+impl Taken {
+    fn new(app: App) -> Taken {
+        Taken { app, recent: VecDeque::new() }
+    }
+
+    fn note(&mut self, handed: Option<Handed>) {
+        let Some(handed) = handed else { return };
+        let now = Instant::now();
+        while self.recent.front().is_some_and(|(at, _)| now.duration_since(*at) > TAKEN_WINDOW) {
+            self.recent.pop_front();
+        }
+        if self.recent.len() >= TAKEN_MAX {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((now, handed));
+    }
+}
+
+impl Drop for Taken {
+    fn drop(&mut self) {
+        let now = Instant::now();
+        let handed: Vec<Handed> = std::mem::take(&mut self.recent)
+            .into_iter()
+            .filter(|(at, _)| now.duration_since(*at) <= TAKEN_WINDOW)
+            .map(|(_, handed)| handed)
+            .collect();
+        // Dropped outside a runtime only in tests that never wrote a message.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        if handed.is_empty() {
+            return;
+        }
+        let app = self.app.clone();
+        runtime.spawn(async move {
+            let count = handed.len();
+            let command = Command::RequeueHanded { handed };
+            match app.execute(command, app.now()).await {
+                Ok(_) => {
+                    tracing::debug!(count, "poll connection ended; what it took lately rechecked")
+                }
+                Err(error) => tracing::warn!(
+                    count,
+                    %error,
+                    "poll connection ended; its recent messages are left to their retry timers"
+                ),
+            }
+        });
+    }
 }

@@ -8,4 +8,5 @@ mod differential;
 mod durability;
 mod inline;
 mod leases;
+mod requeue;
 mod writer;

@@ -12,6 +12,7 @@ mod flags;
 mod harness;
 mod hostile;
 mod listener;
+mod lost;
 mod metrics;
 mod postgres;
 mod promises;

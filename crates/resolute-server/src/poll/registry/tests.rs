@@ -7,7 +7,7 @@ use resolute_core::address::Cast;
 use super::{Delivery, HandOffError, RegisterError, Registry, RegistryConfig};
 
 fn delivery(text: &str) -> Delivery {
-    Delivery { payload: Arc::from(text), written: None }
+    Delivery { payload: Arc::from(text), written: None, handed: None }
 }
 
 #[test]
