@@ -177,6 +177,7 @@ impl App {
             total.retries_sent += report.retries_sent;
             total.leases_expired += report.leases_expired;
             total.schedules_fired += report.schedules_fired;
+            self.inner.metrics.resonate.schedules_fired(report.schedules_fired);
             if !report.is_full(limit) {
                 break;
             }

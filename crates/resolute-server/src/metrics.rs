@@ -1,4 +1,7 @@
-//! Every metric resolute exports, in one place. Names follow `resolute_<noun>_<verb>_<unit>`.
+//! Every metric resolute exports, in one place. Names follow `resolute_<noun>_<verb>_<unit>`;
+//! the Resonate server's own five series come alongside (`resonate`).
+
+mod resonate;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -66,6 +69,8 @@ pub struct Metrics {
     loops: LoopMetrics,
     stuck_oldest_ms: Family<LaneLabels, Gauge>,
     scrape: ScrapeMetrics,
+    /// The reference server's series, under its names.
+    pub resonate: resonate::ResonateMetrics,
 }
 
 /// What one scrape reads besides the counters: the outbox per lane, the process, the runtime.
@@ -214,6 +219,7 @@ impl Default for Metrics {
             loops,
             stuck_oldest_ms,
             scrape,
+            resonate: resonate::ResonateMetrics::default(),
         }
     }
 }
@@ -362,8 +368,12 @@ impl Metrics {
             self.loops.last_completed_ms.get_or_create(&labels).set(completed);
         }
         self.poll_connections.set(i64::try_from(poll_connections).unwrap_or(i64::MAX));
+        use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut text = String::new();
-        if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
+        let encoded = encode_registry(&mut text, &self.registry)
+            .and_then(|()| encode_registry(&mut text, &self.resonate.registry))
+            .and_then(|()| encode_eof(&mut text));
+        if encoded.is_err() {
             text.clear();
         }
         text

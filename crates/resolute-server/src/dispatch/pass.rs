@@ -326,6 +326,9 @@ impl Dispatcher {
         let plan = planner.plan(due, now, |address| self.route_address(address));
         for (_, address, reason) in &plan.drops {
             self.app.metrics().messages_dropped.inc();
+            if address.starts_with("http") {
+                self.app.metrics().resonate.push_delivery("dropped");
+            }
             tracing::warn!(%address, reason, "message dropped");
         }
         for (lane, limit) in &plan.full_lanes {
@@ -389,12 +392,17 @@ impl Dispatcher {
 
     fn start_delivery(self: &Arc<Self>, message: ClaimedMessage, ticket: Ticket) {
         let server_url = &self.app.config().server_url;
+        let resonate = &self.app.metrics().resonate;
         let payload: Arc<str> = match &message.body {
             ClaimedBody::Execute { task_id, version } => {
+                resonate.message("execute");
                 self.backlog.sending(&ticket.lane, task_id, self.app.now());
                 resolute_api::execute_message(task_id, *version, server_url).into()
             }
-            ClaimedBody::Unblock { promise } => resolute_api::unblock_message(promise).into(),
+            ClaimedBody::Unblock { promise } => {
+                resonate.message("unblock");
+                resolute_api::unblock_message(promise).into()
+            }
         };
         let dispatcher = self.clone();
         self.runtime.spawn(async move {
@@ -497,6 +505,9 @@ impl Dispatcher {
         let outcome = if delivered { "delivered" } else { "failed" };
         let metrics = self.app.metrics();
         metrics.deliveries.get_or_create(&DeliveryLabels { transport, outcome }).inc();
+        if transport == "http" {
+            metrics.resonate.push_delivery(if delivered { "success" } else { "error" });
+        }
         if delivered {
             // A debug-mode clock may run behind the row's time; a negative wait is no wait.
             let waited_ms = (now.ms() - message.queued_at.ms()).max(0);

@@ -158,7 +158,7 @@ async fn pending_work_survives_a_crash_and_new_work_keeps_flowing_after_it() {
 }
 
 /// A loopback push receiver that answers `fail_first` requests with 500, then 200.
-async fn receiver(fail_first: usize, hang: bool) -> (String, mpsc::Receiver<Value>) {
+pub async fn receiver(fail_first: usize, hang: bool) -> (String, mpsc::Receiver<Value>) {
     let (sender, received) = mpsc::channel(1024);
     let calls = Arc::new(AtomicUsize::new(0));
     let app = axum::Router::new().route(

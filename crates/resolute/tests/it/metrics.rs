@@ -42,3 +42,40 @@ async fn metrics_show_queues_per_lane_loop_freshness_and_process_figures() {
     assert!(sample(&text, "resolute_process_open_fds").is_some_and(|n| n >= 5.0), "{text}");
     assert!(sample(&text, "resolute_runtime_alive_tasks").is_some_and(|n| n >= 3.0), "{text}");
 }
+
+/// The Resonate server's five series (protocol §10) come alongside, under its names, so its
+/// dashboards keep working: requests, latency with its buckets, messages, push outcomes, and
+/// schedule occurrences.
+#[tokio::test]
+async fn the_reference_servers_series_are_exported_under_its_names() {
+    let port = free_port();
+    let server = Server::start_with(&["--observability-metrics-port", &port, "--debug"]);
+    let (url, _received) = crate::dispatch::receiver(0, false).await;
+    let data = json!({"id": "r.1", "timeoutAt": 4_000_000_000_000_i64,
+                      "tags": {"resonate:target": url}});
+    assert_eq!(server.rpc("promise.create", data).await.0, 200);
+    let schedule = json!({"id": "s", "cron": "* * * * *", "promiseId": "{{.id}}.{{.timestamp}}",
+                          "promiseTimeout": 60_000,
+                          "promiseTags": {"resonate:target": "poll://any@nobody"}});
+    let created = server.rpc_at(crate::T0, "schedule.create", schedule).await;
+    assert_eq!(created.0, 200, "{}", created.1);
+    crate::tick(&server, crate::T0 + 120_000).await;
+    let scrape = format!("http://127.0.0.1:{port}/metrics");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let text = loop {
+        let text = server.client.get(&scrape).send().await.expect("scrape").text().await.unwrap();
+        let pushed = sample(&text, r#"resonate_deliveries_total{status="success"}"#);
+        if pushed == Some(1.0) || Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let created = r#"resonate_request_total{kind="promise.create",status="200"}"#;
+    assert_eq!(sample(&text, created), Some(1.0), "{text}");
+    let bucket = r#"resonate_request_duration_seconds_bucket{le="0.005",kind="promise.create"}"#;
+    assert!(sample(&text, bucket).is_some(), "the reference's buckets: {text}");
+    assert_eq!(sample(&text, r#"resonate_messages_total{kind="execute"}"#), Some(1.0), "{text}");
+    assert_eq!(sample(&text, r#"resonate_deliveries_total{status="success"}"#), Some(1.0));
+    assert!(sample(&text, "resonate_schedule_promises_total").is_some_and(|n| n >= 1.0), "{text}");
+    assert_eq!(text.matches("# EOF").count(), 1, "one exposition, one end");
+}
