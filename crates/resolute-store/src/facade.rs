@@ -160,26 +160,14 @@ fn run_with_cache(
 
 impl Txn for Watching<'_> {
     fn promise(&self, id: &str) -> TxnResult<Option<resolute_core::Promise>> {
-        if let Some(known) = self.cache.promise(id) {
-            if self.cache.is_checked() {
-                assert_eq!(Ok(&known), self.txn.promise(id).as_ref(), "cached promise {id}");
-            }
-            return Ok(known);
-        }
-        let read = self.txn.promise(id)?;
-        self.cache.remember_promise(id, &read);
-        Ok(read)
+        let cache = &self.cache;
+        let remember = |row: &Option<_>| cache.remember_promise(id, row);
+        read_through(cache.promise(id), cache.is_checked(), || self.txn.promise(id), remember)
     }
     fn task(&self, id: &str) -> TxnResult<Option<resolute_core::Task>> {
-        if let Some(known) = self.cache.task(id) {
-            if self.cache.is_checked() {
-                assert_eq!(Ok(&known), self.txn.task(id).as_ref(), "cached task {id}");
-            }
-            return Ok(known);
-        }
-        let read = self.txn.task(id)?;
-        self.cache.remember_task(id, &read);
-        Ok(read)
+        let cache = &self.cache;
+        let remember = |row: &Option<_>| cache.remember_task(id, row);
+        read_through(cache.task(id), cache.is_checked(), || self.txn.task(id), remember)
     }
     fn callback(&self, awaited: &str, awaiter: &str) -> TxnResult<Option<resolute_core::Callback>> {
         self.txn.callback(awaited, awaiter)
@@ -264,4 +252,23 @@ impl Txn for Watching<'_> {
         }
         self.txn.write(write)
     }
+}
+
+/// One read through the command's cache: the row it knows, or the store's, then remembered.
+/// `checked` compares a known row with a fresh read (tests only).
+fn read_through<T: PartialEq + std::fmt::Debug>(
+    known: Option<Option<T>>,
+    checked: bool,
+    read: impl Fn() -> TxnResult<Option<T>>,
+    remember: impl FnOnce(&Option<T>),
+) -> TxnResult<Option<T>> {
+    if let Some(known) = known {
+        if checked {
+            assert_eq!(Ok(&known), read().as_ref(), "a cached row differs from the store's");
+        }
+        return Ok(known);
+    }
+    let row = read()?;
+    remember(&row);
+    Ok(row)
 }

@@ -4,11 +4,9 @@
 
 use resolute_core::command::{CreatePromise, HeldTask};
 use resolute_core::reply::TaskGetReply;
-use resolute_core::{Command, KernelConfig, Reply, TaskTimer, Timestamp, TAG_TARGET};
+use resolute_core::{Command, Reply, TaskTimer, Timestamp, TAG_TARGET};
 
-use crate::{MemStore, SqliteStore};
-
-type Run<'a> = Box<dyn Fn(Command, i64) -> Reply + 'a>;
+use super::Run;
 
 fn timer(run: &Run<'_>) -> Option<TaskTimer> {
     match run(Command::TaskGet { id: "job".into() }, 0) {
@@ -64,14 +62,5 @@ fn scenario(name: &str, run: &Run<'_>) {
 
 #[test]
 fn acquire_starts_a_lease_and_heartbeats_record_progress() {
-    let mem = MemStore::new(KernelConfig::default());
-    let run: Run<'_> =
-        Box::new(|command, now| mem.execute_now(&command, Timestamp(now)).expect("mem").reply);
-    scenario("mem", &run);
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(dir.path().join("l.db"), KernelConfig::default()).unwrap();
-    let run: Run<'_> = Box::new(|command, now| {
-        sqlite.execute_blocking(command, Timestamp(now)).expect("sqlite").reply
-    });
-    scenario("sqlite", &run);
+    super::on_mem_and_sqlite(scenario);
 }

@@ -1,6 +1,10 @@
 //! The store test suites: one conformance suite for every backend, a differential run of the
 //! kernel on MemStore against SQLite, durability and migrations, WAL bounds, lease times, and group commit.
 
+use resolute_core::{Command, KernelConfig, Reply, Timestamp};
+
+use crate::{MemStore, SqliteStore};
+
 mod checkpoint;
 mod commit_claims;
 mod conformance;
@@ -10,3 +14,20 @@ mod inline;
 mod leases;
 mod requeue;
 mod writer;
+
+/// Runs one command at a time (in ms) against a store, returning its reply.
+pub(crate) type Run<'a> = Box<dyn Fn(Command, i64) -> Reply + 'a>;
+
+/// Plays `scenario` on a fresh MemStore, then on a fresh SQLite file: both must pass it.
+pub(crate) fn on_mem_and_sqlite(scenario: impl Fn(&str, &Run<'_>)) {
+    let mem = MemStore::new(KernelConfig::default());
+    let run: Run<'_> =
+        Box::new(|command, now| mem.execute_now(&command, Timestamp(now)).expect("mem").reply);
+    scenario("mem", &run);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite = SqliteStore::open(dir.path().join("s.db"), KernelConfig::default()).expect("open");
+    let run: Run<'_> = Box::new(|command, now| {
+        sqlite.execute_blocking(command, Timestamp(now)).expect("sqlite").reply
+    });
+    scenario("sqlite", &run);
+}

@@ -3,13 +3,9 @@
 //! must agree.
 
 use resolute_core::command::{Claim, CreatePromise, DeliveryOutcome, Handed, SettlePromise};
-use resolute_core::{
-    Command, KernelConfig, Message, MessageKey, Reply, SettleState, Timestamp, TAG_TARGET,
-};
+use resolute_core::{Command, Message, MessageKey, Reply, SettleState, Timestamp, TAG_TARGET};
 
-use crate::{MemStore, SqliteStore};
-
-type Run<'a> = Box<dyn Fn(Command, i64) -> Reply + 'a>;
+use super::Run;
 
 fn row(run: &Run<'_>, key: &MessageKey) -> Option<Message> {
     match run(Command::OutboxMessage { key: key.clone() }, 0) {
@@ -83,14 +79,5 @@ fn scenario(name: &str, run: &Run<'_>) {
 
 #[test]
 fn what_a_dead_connection_may_have_lost_is_queued_again() {
-    let mem = MemStore::new(KernelConfig::default());
-    let run: Run<'_> =
-        Box::new(|command, now| mem.execute_now(&command, Timestamp(now)).expect("mem").reply);
-    scenario("mem", &run);
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(dir.path().join("r.db"), KernelConfig::default()).unwrap();
-    let run: Run<'_> = Box::new(|command, now| {
-        sqlite.execute_blocking(command, Timestamp(now)).expect("sqlite").reply
-    });
-    scenario("sqlite", &run);
+    super::on_mem_and_sqlite(scenario);
 }
