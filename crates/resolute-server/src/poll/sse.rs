@@ -73,13 +73,13 @@ fn events(
     })
 }
 
-/// How long after writing a message its connection's death may still have lost it: a peer that
-/// vanished is found out by the keep-alive write after the next (`KEEP_ALIVE_INTERVAL`) failing
-/// once the kernel gives up on unacknowledged data (`listener::UNACKED_DATA_TIMEOUT`).
+/// How long a written message stays at risk. A peer that vanished is found out at the first
+/// keep-alive write (every `KEEP_ALIVE_INTERVAL`) after the kernel has given up on its
+/// unacknowledged data (`listener::UNACKED_DATA_TIMEOUT`): 30 s at most, and a margin.
 const TAKEN_WINDOW: Duration = Duration::from_secs(45);
 
-/// Messages remembered per connection; a worker taking more than this per window has its oldest
-/// ones left to the task retry timer.
+/// Messages remembered per connection (about 25 KiB at most); past it a worker's oldest ones are
+/// left to the task retry timer, as before.
 const TAKEN_MAX: usize = 256;
 
 /// What this connection wrote lately. A write "succeeds" once the bytes are in the socket's send
@@ -118,11 +118,11 @@ impl Drop for Taken {
             .filter(|(at, _)| now.duration_since(*at) <= TAKEN_WINDOW)
             .map(|(_, handed)| handed)
             .collect();
-        // Dropped outside a runtime only in tests that never wrote a message.
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         if handed.is_empty() {
             return;
         }
+        // Streams live inside hyper's connection tasks, so this holds outside unit tests.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         let app = self.app.clone();
         runtime.spawn(async move {
             let count = handed.len();
