@@ -3,8 +3,8 @@
 //! simulator; deterministic for a given seed.
 
 use resolute_core::command::{
-    CreatePromise, CreateSchedule, FenceAction, HeldTask, Page, PromiseQuery, SettlePromise,
-    TaskQuery,
+    CreatePromise, CreateSchedule, FenceAction, Handed, HeldTask, Page, PromiseQuery,
+    SettlePromise, TaskQuery,
 };
 use resolute_core::{Command, SettleState, Tags, Timestamp, Value};
 
@@ -187,7 +187,22 @@ impl Workload {
                 })
             }
             3 => Command::ScheduleDelete { id: format!("s{}", self.rng.below(2)) },
+            4 if self.rng.chance(50) => self.requeue_command(),
             _ => Command::TaskGet { id: self.id() },
         }
+    }
+
+    /// What a dead connection hands back: executes at some version, unblocks for the listener
+    /// address the promise commands use.
+    fn requeue_command(&mut self) -> Command {
+        let handed = (0..1 + self.rng.below(3))
+            .map(|_| match self.rng.chance(60) {
+                true => Handed::Execute { task_id: self.id(), version: self.rng.below(4) as i64 },
+                false => {
+                    Handed::Unblock { promise_id: self.id(), address: "poll://uni@c/1".into() }
+                }
+            })
+            .collect();
+        Command::RequeueHanded { handed }
     }
 }
