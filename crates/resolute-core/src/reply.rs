@@ -236,6 +236,8 @@ pub enum Reply {
     ClaimMessages(Vec<ClaimedMessage>),
     OutboxBacklog(Vec<LaneBacklog>),
     OutboxMessage(Option<Message>),
+    /// `RequeueHanded` queued this many messages again.
+    Requeued(usize),
     /// An internal bookkeeping command finished.
     Done,
 }

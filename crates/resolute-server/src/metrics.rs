@@ -60,6 +60,8 @@ pub struct Metrics {
     pub handoff_delay_seconds: Family<TransportLabels, Histogram>,
     pub backpressure: BackPressureMetrics,
     pub messages_dropped: Counter,
+    /// Messages a poll connection took shortly before it ended, queued again because still owed.
+    pub messages_requeued: Counter,
     pub slots_reclaimed: Counter,
     /// Messages leased by the transaction that queued them (the dispatcher's fast path).
     pub commit_claims: Counter,
@@ -184,6 +186,12 @@ impl Default for Metrics {
         let backpressure = BackPressureMetrics::register(r);
         let messages_dropped =
             registered(r, "messages_dropped", "Undeliverable", Counter::default());
+        let messages_requeued = registered(
+            r,
+            "messages_requeued",
+            "Messages a dead poll connection took, queued again",
+            Counter::default(),
+        );
         let slots_reclaimed = registered(r, "slots_reclaimed", "Idle slots", Counter::default());
         let commit_claims = registered(
             r,
@@ -211,6 +219,7 @@ impl Default for Metrics {
             handoff_delay_seconds,
             backpressure,
             messages_dropped,
+            messages_requeued,
             slots_reclaimed,
             commit_claims,
             lane_episodes,

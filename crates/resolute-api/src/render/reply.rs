@@ -75,6 +75,7 @@ pub(crate) fn status_and_data<'a>(corr_id: &str, reply: &'a Reply) -> Answer<'a>
         | Reply::ClaimMessages(_)
         | Reply::OutboxBacklog(_)
         | Reply::OutboxMessage(_)
+        | Reply::Requeued(_)
         | Reply::Done => error(500, "Internal error: internal command has no wire form"),
     }
 }

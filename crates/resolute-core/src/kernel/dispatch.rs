@@ -96,12 +96,14 @@ pub(crate) fn settle(
 
 /// Queues again what a dead connection may have lost (`Command::RequeueHanded`). An execute the
 /// worker acquired has a newer task version, and a row still queued will be delivered anyway,
-/// so only what would otherwise wait for a retry timer, or for ever, is put back.
+/// so only what would otherwise wait for a retry timer, or for ever, is put back. Returns how
+/// many it queued.
 pub(crate) fn requeue_handed(
     txn: &mut dyn Txn,
     handed: &[Handed],
     now: Timestamp,
-) -> TxnResult<()> {
+) -> TxnResult<usize> {
+    let mut requeued = 0;
     for message in handed {
         match message {
             Handed::Execute { task_id, version } => {
@@ -111,6 +113,7 @@ pub(crate) fn requeue_handed(
                 });
                 if pending && txn.message(&key)?.is_none() {
                     queue_execute(txn, task_id, *version, now)?;
+                    requeued += 1;
                 }
             }
             Handed::Unblock { promise_id, address } => {
@@ -124,9 +127,10 @@ pub(crate) fn requeue_handed(
                         lane: crate::address::lane_of(address),
                         due_at: now,
                     })?;
+                    requeued += 1;
                 }
             }
         }
     }
-    Ok(())
+    Ok(requeued)
 }

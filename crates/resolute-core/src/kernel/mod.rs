@@ -94,8 +94,7 @@ pub fn execute(
             Reply::Done
         }
         Command::RequeueHanded { handed } => {
-            dispatch::requeue_handed(txn, handed, now)?;
-            Reply::Done
+            Reply::Requeued(dispatch::requeue_handed(txn, handed, now)?)
         }
         task_command => execute_task(task_command, txn, now, config)?,
     })

@@ -14,7 +14,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, Stream};
 use resolute_core::command::Handed;
-use resolute_core::Command;
+use resolute_core::{Command, Reply};
 use tokio::sync::mpsc;
 
 use crate::app::App;
@@ -128,9 +128,14 @@ impl Drop for Taken {
             let count = handed.len();
             let command = Command::RequeueHanded { handed };
             match app.execute(command, app.now()).await {
-                Ok(_) => {
-                    tracing::debug!(count, "poll connection ended; what it took lately rechecked")
+                Ok(Reply::Requeued(requeued)) if requeued > 0 => {
+                    app.metrics().messages_requeued.inc_by(requeued as u64);
+                    tracing::info!(
+                        requeued,
+                        "poll connection ended holding messages; queued again"
+                    );
                 }
+                Ok(_) => tracing::debug!(count, "poll connection ended; nothing it took is owed"),
                 Err(error) => tracing::warn!(
                     count,
                     %error,

@@ -30,8 +30,12 @@ fn deliver(run: &Run<'_>, key: &MessageKey, version: i64, now: i64) {
     assert_eq!(row(run, key), None, "delivered rows go");
 }
 
-fn requeue(run: &Run<'_>, handed: Handed, now: i64) {
-    run(Command::RequeueHanded { handed: vec![handed] }, now);
+/// Hands `handed` back as a dead connection would; how many messages were queued again.
+fn requeue(run: &Run<'_>, handed: Handed, now: i64) -> usize {
+    match run(Command::RequeueHanded { handed: vec![handed] }, now) {
+        Reply::Requeued(count) => count,
+        other => panic!("not a requeue: {other:?}"),
+    }
 }
 
 fn execute(version: i64) -> Handed {
@@ -48,16 +52,16 @@ fn scenario(name: &str, run: &Run<'_>) {
     };
     run(Command::PromiseCreate(create), 0);
     let key = MessageKey::Execute("job".into());
-    requeue(run, execute(0), 5);
+    assert_eq!(requeue(run, execute(0), 5), 0, "{name}: still queued, nothing to put back");
     assert_eq!(row(run, &key).map(|row| row.due_at), Some(Timestamp(0)), "{name}: still queued");
     deliver(run, &key, 0, 10);
-    requeue(run, execute(0), 20);
+    assert_eq!(requeue(run, execute(0), 20), 1, "{name}");
     let again = row(run, &key).expect("queued again");
     assert_eq!((again.version(), again.due_at, again.attempts), (0, Timestamp(20), 0), "{name}");
     deliver(run, &key, 0, 30);
     let acquire = Command::TaskAcquire { id: "job".into(), version: 0, pid: "p".into(), ttl_ms: 9 };
     run(acquire, 40);
-    requeue(run, execute(0), 50);
+    assert_eq!(requeue(run, execute(0), 50), 0, "{name}");
     assert_eq!(row(run, &key), None, "{name}: an acquired task's execute is not sent again");
 
     let listen = Command::PromiseRegisterListener {
@@ -66,14 +70,14 @@ fn scenario(name: &str, run: &Run<'_>) {
     };
     run(listen, 60);
     let unblock = Handed::Unblock { promise_id: "job".into(), address: "poll://uni@c/1".into() };
-    requeue(run, unblock.clone(), 70);
+    assert_eq!(requeue(run, unblock.clone(), 70), 0, "{name}");
     let key = MessageKey::Unblock("job".into(), "poll://uni@c/1".into());
     assert_eq!(row(run, &key), None, "{name}: a pending promise has no unblock to lose");
     let settle =
         SettlePromise { id: "job".into(), state: SettleState::Resolved, value: Default::default() };
     run(Command::PromiseSettle(settle), 80);
     deliver(run, &key, 0, 90);
-    requeue(run, unblock, 100);
+    assert_eq!(requeue(run, unblock, 100), 1, "{name}");
     assert_eq!(row(run, &key).map(|row| row.due_at), Some(Timestamp(100)), "{name}: unblock again");
 }
 

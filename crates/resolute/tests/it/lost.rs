@@ -50,7 +50,8 @@ async fn next_of_kind(worker: &mut Worker, kind: &str) -> Value {
 
 #[tokio::test]
 async fn an_execute_a_dead_worker_took_goes_to_the_next_worker_at_once() {
-    let server = Server::start_with(&["--debug"]);
+    let port = crate::listener::free_port();
+    let server = Server::start_with(&["--debug", "--observability-metrics-port", &port]);
     let deaf = deaf_worker(&server, "workers", "w1").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     let data =
@@ -61,6 +62,10 @@ async fn an_execute_a_dead_worker_took_goes_to_the_next_worker_at_once() {
     let mut next = Worker::connect(&server, "workers", "w2").await;
     let event = next_of_kind(&mut next, "execute").await;
     assert_eq!(event["data"]["task"], json!({"id": "job", "version": 0}));
+    let scrape = format!("http://127.0.0.1:{port}/metrics");
+    let text = server.client.get(&scrape).send().await.expect("scrape").text().await.unwrap();
+    let requeued = crate::metrics::sample(&text, "resolute_messages_requeued_total");
+    assert_eq!(requeued, Some(1.0), "counted for operators: {text}");
     // Once acquired, the task is not sent again when this worker goes too.
     let acquire = json!({"id": "job", "version": 0, "pid": "w2", "ttl": 60_000});
     assert_eq!(server.rpc("task.acquire", acquire).await.0, 200);
