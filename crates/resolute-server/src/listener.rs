@@ -311,7 +311,9 @@ fn os_error_reason(_code: Option<i32>) -> &'static str {
 /// bound a peer that vanished without a FIN (power loss, a partition, a NAT that forgot it) keeps
 /// an SSE stream "alive" for the kernel's default of about fifteen minutes, every write into it
 /// succeeding and every message routed to it lost. With it, the keep-alive write that follows
-/// fails, the connection unregisters, and what it took lately is queued again (`poll::sse`).
+/// fails, the connection unregisters, and what it took lately is queued again (`poll::sse`). The
+/// kernel also counts a peer that keeps its receive window shut against it: a worker that has
+/// read nothing for 20 s with its buffers full is let go the same way, as if dead.
 pub(crate) const UNACKED_DATA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 #[cfg(target_os = "linux")]
