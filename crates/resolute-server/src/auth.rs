@@ -85,6 +85,13 @@ pub struct Claims {
 }
 
 impl Claims {
+    /// True for a token that may see every id: an admin, or the prefix `""`. Lane names (poll
+    /// groups, push origins) span every tenant, so only such a token is shown them.
+    pub fn sees_everything(&self) -> bool {
+        let admin = self.role.as_deref().is_some_and(|role| role.eq_ignore_ascii_case("admin"));
+        admin || matches!(&self.prefix, Some(Value::String(prefix)) if prefix.is_empty())
+    }
+
     /// Admins may do anything; others need a string `prefix` that every resource id starts with
     /// (`""` allows all). An absent, null or non-string prefix allows nothing.
     pub fn permits(&self, resource: &AuthResource) -> bool {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use resolute_core::address::Address;
 use resolute_core::{Command, Reply};
@@ -19,16 +19,34 @@ const QUEUES_READ_TIMEOUT: Duration = Duration::from_millis(500);
 /// Lanes listed by `/health?queues=1`, oldest backlog first (the stuck detector's bound too).
 const QUEUES_LISTED_MAX: usize = 100;
 
-pub async fn health(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
+/// What `/health` says of a lane to a caller not shown lane names.
+const HIDDEN_LANE: &str = "(lane name needs a token for every id)";
+
+pub async fn health(
+    State(app): State<App>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     let loops = app.supervisor().reports();
     let listener_down = app.listener_failing_since();
     let healthy = loops.iter().all(|report| !report.stale) && listener_down.is_none();
-    let groups: Vec<Value> = app
-        .registry()
-        .connections_by_group()
-        .into_iter()
-        .map(|(group, connections)| json!({"group": group, "connections": connections}))
-        .collect();
+    // The probe stays open with auth on, but poll groups and push origins are the deployment's
+    // own names: only a token that may see every id is shown them.
+    let named = match &app.config().auth {
+        None => true,
+        Some(verifier) => crate::auth::check_bearer(verifier, &headers, app.now().0)
+            .is_ok_and(|claims| claims.sees_everything()),
+    };
+    let lane_name = |lane: &str| if named { lane.to_owned() } else { HIDDEN_LANE.to_owned() };
+    let groups: Vec<Value> = match named {
+        true => app
+            .registry()
+            .connections_by_group()
+            .into_iter()
+            .map(|(group, connections)| json!({"group": group, "connections": connections}))
+            .collect(),
+        false => Vec::new(),
+    };
     let mut body = json!({
         "status": if healthy { "ok" } else { "stale" },
         "listener": listener_json(&app, listener_down),
@@ -40,7 +58,7 @@ pub async fn health(State(app): State<App>, RawQuery(query): RawQuery) -> Respon
         // Executes out at workers, not yet acquired: what holds creates back when it is high.
         "unacquiredExecutes": app.dispatcher().map_or(0, |d| d.backlog().out_total(app.now())),
         "stuck": app.stuck_lanes().iter().map(|stuck| json!({
-            "lane": stuck.lane,
+            "lane": lane_name(&stuck.lane),
             "pending": stuck.pending,
             "oldestAgeMs": stuck.oldest_age_ms,
             "reason": stuck.reason,
@@ -48,7 +66,10 @@ pub async fn health(State(app): State<App>, RawQuery(query): RawQuery) -> Respon
     });
     // Opt-in: the plain probe must never wait on the store (that is `/ready`'s question).
     if query.is_some_and(|query| query.split('&').any(|pair| pair == "queues=1")) {
-        body["queues"] = queues_json(&app).await;
+        body["queues"] = if named { queues_json(&app).await } else { json!([]) };
+    }
+    if !named {
+        body["namesHidden"] = json!(true);
     }
     answer(healthy, body)
 }

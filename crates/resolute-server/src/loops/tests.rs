@@ -126,7 +126,12 @@ impl Rig {
     }
 
     async fn health_status(&self) -> u16 {
-        let response = crate::http::health::health(State(self.app.clone()), RawQuery(None)).await;
+        let response = crate::http::health::health(
+            State(self.app.clone()),
+            RawQuery(None),
+            Default::default(),
+        )
+        .await;
         response.status().as_u16()
     }
 

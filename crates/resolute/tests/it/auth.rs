@@ -362,6 +362,41 @@ async fn health_and_readiness_stay_open() {
     assert_eq!(server.get("/ready").await.0, 200);
 }
 
+/// Open, but the deployment's names (poll groups, lanes) only for a token that may see every id.
+#[tokio::test]
+async fn health_shows_group_and_lane_names_only_to_a_token_for_every_id() {
+    let server = start();
+    let _worker = poll(&server, "billing", Some(&admin())).await;
+    let data = json!({"id": "tenant-a/1", "timeoutAt": 4_000_000_000_000_i64,
+                      "tags": {"resonate:target": "poll://any@nobody"}});
+    assert_eq!(call(&server, Some(&admin()), "promise.create", data).await.0, 200);
+    let health = |token: Option<String>| {
+        let server = &server;
+        async move {
+            let mut request = server.client.get(format!("{}/health?queues=1", server.url));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.expect("health");
+            assert_eq!(response.status().as_u16(), 200);
+            response.json::<Value>().await.expect("JSON")
+        }
+    };
+    for hidden in [health(None).await, health(Some(tenant())).await] {
+        assert_eq!(hidden["namesHidden"], json!(true), "{hidden}");
+        assert_eq!(hidden["poll"]["groups"], json!([]), "{hidden}");
+        assert_eq!(hidden["poll"]["connections"], json!(1), "the count stays: {hidden}");
+        assert_eq!(hidden["queues"], json!([]), "{hidden}");
+        assert!(!hidden.to_string().contains("billing") && !hidden.to_string().contains("nobody"));
+    }
+    let shown = health(Some(admin())).await;
+    assert_eq!(shown.get("namesHidden"), None, "{shown}");
+    assert_eq!(shown["poll"]["groups"], json!([{"group": "billing", "connections": 1}]));
+    assert_eq!(shown["queues"][0]["lane"], json!("poll:nobody"), "{shown}");
+    let everything = token(json!({"role": "user", "prefix": ""}));
+    assert_eq!(health(Some(everything)).await.get("namesHidden"), None);
+}
+
 #[tokio::test]
 async fn the_config_file_turns_on_unsigned_mode() {
     let dir = tempfile::tempdir().expect("temp dir");

@@ -114,7 +114,8 @@ function renderQueues(health) {
     { text: lane.workers === null || lane.workers === undefined ? "push" : lane.workers,
       cls: lane.workers === 0 ? "num state-stuck" : "num" },
   ], (lane) => (lane.stuck ? "row-amber" : ""));
-  show($("queues-empty"), rows.length === 0 && Array.isArray(health.queues));
+  // With auth on, lanes are listed only for a token that may see every id.
+  show($("queues-empty"), rows.length === 0 && Array.isArray(health.queues) && !health.namesHidden);
   const poll = health.poll || {};
   const groups = (poll.groups || []).map((g) => `${g.group}: ${g.connections}`);
   let text = `Poll workers connected: ${poll.connections ?? 0}`;
@@ -122,6 +123,7 @@ function renderQueues(health) {
   // Executes out at workers and not acquired yet: when high, creates are being held back.
   if (health.unacquiredExecutes) text += ` · ${health.unacquiredExecutes} executes not yet acquired`;
   if (health.queues === null) text += " · queue backlog unavailable (the store did not answer)";
+  if (health.namesHidden) text += " · queues and group names need a token that may see every id";
   $("groups").textContent = text;
 }
 
