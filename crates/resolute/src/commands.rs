@@ -132,6 +132,9 @@ pub async fn doctor(connection: Connection) -> anyhow::Result<()> {
         );
     }
     println!("poll workers connected: {}", health["poll"]["connections"]);
+    if health["namesHidden"] == Value::Bool(true) {
+        println!("(lane and group names hidden: pass -T with a token that may see every id)");
+    }
     // Not a problem by itself: executes on their way to workers. When it is high, creates for
     // those workers' lanes are being held back until they catch up.
     if let Some(unacquired) = health["unacquiredExecutes"].as_u64().filter(|n| *n > 0) {
