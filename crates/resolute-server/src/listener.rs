@@ -4,6 +4,7 @@
 //! none of these knobs and keeps accept errors to itself (field reports, incident 4).
 
 mod connection;
+pub mod end;
 mod reject;
 
 use std::sync::Arc;

@@ -65,10 +65,15 @@ pub async fn serve(
     let (phase, watched) = watch::channel(Phase::Head { since: Instant::now() });
     let phase: PhaseCell = Arc::new(phase);
     let io = TokioIo::new(Tracked { stream, phase: phase.clone() });
-    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+    let (end_report, end) = super::end::channel();
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         // hyper calls the service once the head is parsed: from here until the response body
         // is done (or dropped) the connection is busy, not dawdling.
         let busy = Busy::begin(&phase);
+        // Only an SSE stream asks how its connection ended (`poll::sse`).
+        if request.uri().path().starts_with("/poll/") {
+            request.extensions_mut().insert(end.clone());
+        }
         let routes = routes.clone();
         async move {
             let response = match routes.rpc {
@@ -86,6 +91,7 @@ pub async fn serve(
     loop {
         tokio::select! {
             result = connection.as_mut() => {
+                end_report.report(&result);
                 if let Err(error) = result {
                     tracing::debug!(%error, "connection ended with an error");
                 }

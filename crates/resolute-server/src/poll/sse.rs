@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use resolute_core::{Command, Reply};
 use tokio::sync::mpsc;
 
 use crate::app::App;
+use crate::listener::end::{ConnectionEnd, End};
 use crate::poll::registry::{Delivery, RegisterError, Registration};
 
 /// How often an idle stream sends a comment line.
@@ -27,6 +28,7 @@ pub async fn connect(
     State(app): State<App>,
     Path((group, id)): Path<(String, String)>,
     headers: HeaderMap,
+    end: Option<Extension<ConnectionEnd>>,
 ) -> Response {
     // Both segments are mandatory (protocol §1.7); the router matches `/poll//x` with an empty
     // group, which would register a worker no address can name.
@@ -43,7 +45,7 @@ pub async fn connect(
         Ok((registration, receiver)) => {
             tracing::debug!(%group, %id, "poll worker connected");
             let keep_alive = KeepAlive::new().interval(KEEP_ALIVE_INTERVAL).text("keep-alive");
-            Sse::new(events(app.clone(), registration, receiver))
+            Sse::new(events(Taken::new(app.clone(), end.map(|end| end.0)), registration, receiver))
                 .keep_alive(keep_alive)
                 .into_response()
         }
@@ -57,11 +59,11 @@ pub async fn connect(
 /// for the *next* event, i.e. once hyper has taken the previous frame, not merely produced it. The
 /// registration lives inside the stream, so the connection unregisters when hyper drops it.
 fn events(
-    app: App,
+    taken: Taken,
     registration: Registration,
     receiver: mpsc::Receiver<Delivery>,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let state = (registration, receiver, None::<Delivery>, Taken::new(app));
+    let state = (registration, receiver, None::<Delivery>, taken);
     stream::unfold(state, |(registration, mut receiver, previous, mut taken)| async move {
         if let Some(mut previous) = previous {
             previous.mark_written();
@@ -82,19 +84,26 @@ const TAKEN_WINDOW: Duration = Duration::from_secs(45);
 /// left to the task retry timer, as before.
 const TAKEN_MAX: usize = 256;
 
+/// How long a stream's requeue waits to learn how its connection ended.
+const END_WAIT: Duration = Duration::from_secs(2);
+
 /// What this connection wrote lately. A write "succeeds" once the bytes are in the socket's send
-/// buffer, so a worker that crashed with unread messages, or vanished without a FIN, takes them
-/// with it. When the connection ends they are queued again, and the kernel keeps only those still
-/// owed: an execute whose task is still pending at that version, an unblock of a settled promise
-/// not queued already. A redelivery after a clean close costs the worker one 409 on acquire.
+/// buffer, so a worker that crashed with unread messages (its kernel answers with a reset), or
+/// vanished without a FIN, takes them with it. When the connection ends, the kernel queues again
+/// those still owed:
+/// - executes, however it ended, whose task is still pending at that version: a worker that left
+///   without acquiring one has not started it (a redelivery it already had costs it one 409);
+/// - unblocks only when the connection broke. After a clean close the client read them, and one
+///   queued again for a process that is gone would wait for its id for ever.
 struct Taken {
     app: App,
+    end: Option<ConnectionEnd>,
     recent: VecDeque<(Instant, Handed)>,
 }
 
 impl Taken {
-    fn new(app: App) -> Taken {
-        Taken { app, recent: VecDeque::new() }
+    fn new(app: App, end: Option<ConnectionEnd>) -> Taken {
+        Taken { app, end, recent: VecDeque::new() }
     }
 
     fn note(&mut self, handed: Option<Handed>) {
@@ -124,7 +133,21 @@ impl Drop for Taken {
         // Streams live inside hyper's connection tasks, so this holds outside unit tests.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         let app = self.app.clone();
+        let end = self.end.take();
         runtime.spawn(async move {
+            let broken = match end {
+                Some(end) => end.ended(END_WAIT).await == Some(End::Broken),
+                None => false,
+            };
+            let handed: Vec<Handed> = match broken {
+                true => handed,
+                false => {
+                    handed.into_iter().filter(|h| matches!(h, Handed::Execute { .. })).collect()
+                }
+            };
+            if handed.is_empty() {
+                return;
+            }
             let count = handed.len();
             let command = Command::RequeueHanded { handed };
             match app.execute(command, app.now()).await {

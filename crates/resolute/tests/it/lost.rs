@@ -92,3 +92,22 @@ async fn an_unblock_a_dead_client_took_is_sent_again_when_it_reconnects() {
     let event = next_of_kind(&mut again, "unblock").await;
     assert_eq!(event["data"]["promise"]["state"], "resolved");
 }
+
+/// A client that read its unblock and closed cleanly is not sent it again: the process may be
+/// gone for good, and an unblock for its id would wait in the outbox for ever.
+#[tokio::test]
+async fn an_unblock_a_client_read_before_closing_cleanly_is_not_queued_again() {
+    let server = Server::start_with(&["--debug"]);
+    let created = server.rpc("promise.create", json!({"id": "p", "timeoutAt": FAR})).await;
+    assert_eq!(created.0, 200);
+    let listen = json!({"awaited": "p", "address": "poll://uni@clients/c1"});
+    assert_eq!(server.rpc("promise.register_listener", listen).await.0, 200);
+    let mut client = Worker::connect(&server, "clients", "c1").await;
+    let settle = json!({"id": "p", "state": "resolved", "value": {"data": "eQ=="}});
+    assert_eq!(server.rpc("promise.settle", settle).await.0, 200);
+    next_of_kind(&mut client, "unblock").await;
+    drop(client);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (_, snap) = server.rpc("debug.snap", json!({})).await;
+    assert_eq!(snap["data"]["messages"], json!([]), "nothing stranded: {snap}");
+}
