@@ -2,9 +2,9 @@
 //! and when its holder last made progress, a heartbeat moves only the progress (and the end), and
 //! a lease that runs out leaves no stale times behind. MemStore and SQLite must agree.
 
-use resolute_core::command::{CreatePromise, HeldTask};
+use resolute_core::command::HeldTask;
 use resolute_core::reply::TaskGetReply;
-use resolute_core::{Command, Reply, TaskTimer, Timestamp, TAG_TARGET};
+use resolute_core::{Command, Reply, TaskTimer, Timestamp};
 
 use super::Run;
 
@@ -20,14 +20,7 @@ fn heartbeat(pid: &str, version: i64) -> Command {
 }
 
 fn scenario(name: &str, run: &Run<'_>) {
-    let tags = [(TAG_TARGET.to_owned(), "poll://any@w".to_owned())].into();
-    let create = CreatePromise {
-        id: "job".into(),
-        timeout_at: Timestamp(1_000_000),
-        param: Default::default(),
-        tags,
-    };
-    run(Command::PromiseCreate(create), 0);
+    super::create_targeted_job(run);
     assert_eq!(timer(run).and_then(|timer| timer.started_at), None, "{name}: a retry has no start");
     let acquire =
         Command::TaskAcquire { id: "job".into(), version: 0, pid: "w1".into(), ttl_ms: 5_000 };

@@ -31,3 +31,15 @@ pub(crate) fn on_mem_and_sqlite(scenario: impl Fn(&str, &Run<'_>)) {
     });
     scenario("sqlite", &run);
 }
+
+/// Creates the targeted promise `job` (and so its task and execute) at time 0.
+pub(crate) fn create_targeted_job(run: &Run<'_>) {
+    let tags = [(resolute_core::TAG_TARGET.to_owned(), "poll://any@w".to_owned())].into();
+    let create = resolute_core::command::CreatePromise {
+        id: "job".into(),
+        timeout_at: Timestamp(1_000_000),
+        param: Default::default(),
+        tags,
+    };
+    run(Command::PromiseCreate(create), 0);
+}

@@ -2,8 +2,8 @@
 //! and nothing a worker acquired, nothing still queued and nothing moot is. MemStore and SQLite
 //! must agree.
 
-use resolute_core::command::{Claim, CreatePromise, DeliveryOutcome, Handed, SettlePromise};
-use resolute_core::{Command, Message, MessageKey, Reply, SettleState, Timestamp, TAG_TARGET};
+use resolute_core::command::{Claim, DeliveryOutcome, Handed, SettlePromise};
+use resolute_core::{Command, Message, MessageKey, Reply, SettleState, Timestamp};
 
 use super::Run;
 
@@ -43,14 +43,7 @@ fn execute(version: i64) -> Handed {
 }
 
 fn scenario(name: &str, run: &Run<'_>) {
-    let tags = [(TAG_TARGET.to_owned(), "poll://any@w".to_owned())].into();
-    let create = CreatePromise {
-        id: "job".into(),
-        timeout_at: Timestamp(1_000_000),
-        param: Default::default(),
-        tags,
-    };
-    run(Command::PromiseCreate(create), 0);
+    super::create_targeted_job(run);
     let key = MessageKey::Execute("job".into());
     assert_eq!(requeue(run, execute(0), 5), 0, "{name}: still queued, nothing to put back");
     assert_eq!(row(run, &key).map(|row| row.due_at), Some(Timestamp(0)), "{name}: still queued");
