@@ -52,8 +52,24 @@ pub struct ServerConfig {
     pub push: PushConfig,
     /// Limits of the SSE (poll) transport.
     pub poll: RegistryConfig,
+    /// Which transports deliver; a message for one turned off is dropped with a log line and
+    /// counted, as Resonate does (protocol §5.3).
+    pub transports: Transports,
     /// Origins browsers may call from (`*`: any); empty turns CORS off.
     pub cors_allow_origins: Vec<String>,
+}
+
+/// The transports turned on (`--transports-http-push-enabled`, `--transports-http-poll-enabled`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transports {
+    pub push: bool,
+    pub poll: bool,
+}
+
+impl Default for Transports {
+    fn default() -> Self {
+        Transports { push: true, poll: true }
+    }
 }
 
 /// What one listener allows its clients: how many connections, and how long they may dawdle.
@@ -106,6 +122,7 @@ impl Default for ServerConfig {
             worker_backlog: BacklogConfig::default(),
             push: PushConfig::default(),
             poll: RegistryConfig::default(),
+            transports: Transports::default(),
             cors_allow_origins: Vec::new(),
         }
     }

@@ -228,6 +228,7 @@ impl ServeArgs {
             push_concurrency_per_target: to_usize(self.transports_http_push_concurrency),
             worker_backlog: self.worker_backlog(),
             push: self.push_config()?,
+            transports: self.transports.transports(),
             poll: RegistryConfig {
                 connections_max: to_usize(self.transports.transports_http_poll_max_connections),
                 buffer: to_usize(self.transports.transports_http_poll_buffer_size),

@@ -44,6 +44,8 @@ pub struct DispatchConfig {
     pub slot_ceiling: Duration,
     /// How many unacquired executes workers may hold before creates for their lane wait.
     pub backlog: BacklogConfig,
+    /// Which transports deliver; messages for the others are dropped.
+    pub transports: crate::config::Transports,
 }
 
 /// Default of `push_slots_per_lane`. It is the ceiling of one target's delivery rate (slots over
@@ -67,6 +69,7 @@ impl Default for DispatchConfig {
             unblock_attempts_max: 50,
             slot_ceiling: Duration::from_secs(60),
             backlog: BacklogConfig::default(),
+            transports: crate::config::Transports::default(),
         }
     }
 }
@@ -340,6 +343,12 @@ impl Dispatcher {
     fn route_address(&self, address: &str) -> Route {
         match Address::parse(address) {
             None => Route::Drop("unroutable address"),
+            Some(Address::Poll { .. }) if !self.config.transports.poll => {
+                Route::Drop("poll transport turned off (--transports-http-poll-enabled false)")
+            }
+            Some(Address::Http { .. }) if !self.config.transports.push => {
+                Route::Drop("http push turned off (--transports-http-push-enabled false)")
+            }
             Some(Address::Poll { cast: Cast::Unicast, id: None, .. }) => {
                 Route::Drop("unicast poll address without a worker id")
             }

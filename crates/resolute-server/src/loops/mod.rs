@@ -41,6 +41,7 @@ pub(crate) fn dispatch_config(
         backlog,
         push,
         slot_ceiling,
+        transports: server.transports,
         ..defaults
     }
 }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use clap::Args;
+use resolute_server::config::Transports;
 use resolute_server::dispatch::push::{PushAuth, PushConfig};
 
 /// Transport limits and push authentication.
@@ -44,9 +45,33 @@ pub struct TransportArgs {
     #[arg(long, env = "RESONATE_TRANSPORTS__HTTP_POLL__BUFFER_SIZE", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub transports_http_poll_buffer_size: u32,
+    /// `false` turns HTTP push off: messages to http(s) addresses are dropped, logged and counted.
+    #[arg(long, env = "RESONATE_TRANSPORTS__HTTP_PUSH__ENABLED", num_args = 0..=1,
+          default_value = "true", default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub transports_http_push_enabled: bool,
+    /// `false` turns poll (SSE) delivery off: messages to poll addresses are dropped the same way.
+    #[arg(long, env = "RESONATE_TRANSPORTS__HTTP_POLL__ENABLED", num_args = 0..=1,
+          default_value = "true", default_missing_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub transports_http_poll_enabled: bool,
 }
 
 impl TransportArgs {
+    /// The transports turned on; a warning at start names each one turned off.
+    pub fn transports(&self) -> Transports {
+        let transports = Transports {
+            push: self.transports_http_push_enabled,
+            poll: self.transports_http_poll_enabled,
+        };
+        for (name, on) in [("http push", transports.push), ("poll", transports.poll)] {
+            if !on {
+                tracing::warn!(transport = name, "turned off: its messages are dropped");
+            }
+        }
+        transports
+    }
+
     /// The push client's settings; `extra_roots` are filled in by the caller.
     pub fn push_config(&self) -> anyhow::Result<PushConfig> {
         Ok(PushConfig {
@@ -93,12 +118,6 @@ pub struct IgnoredArgs {
     /// Messages per cycle of Resonate's message loop (resolute's passes size their own batches).
     #[arg(long, env = "RESONATE_MESSAGES__BATCH_SIZE")]
     pub messages_batch_size: Option<u64>,
-    /// Push is always on.
-    #[arg(long, env = "RESONATE_TRANSPORTS__HTTP_PUSH__ENABLED", num_args = 0..=1, default_missing_value = "true")]
-    pub transports_http_push_enabled: Option<String>,
-    /// Poll (SSE) is always on.
-    #[arg(long, env = "RESONATE_TRANSPORTS__HTTP_POLL__ENABLED", num_args = 0..=1, default_missing_value = "true")]
-    pub transports_http_poll_enabled: Option<String>,
     /// Google Pub/Sub transport (not in resolute: `gcps://` messages are dropped and counted).
     #[arg(long, env = "RESONATE_TRANSPORTS__GCPS__ENABLED", num_args = 0..=1, default_missing_value = "true")]
     pub transports_gcps_enabled: Option<String>,
@@ -136,13 +155,11 @@ impl IgnoredArgs {
         Ok(())
     }
 
-    fn given(&self) -> [(&'static str, bool); 12] {
+    fn given(&self) -> [(&'static str, bool); 10] {
         [
             ("--tasks-lease-timeout", self.tasks_lease_timeout.is_some()),
             ("--messages-poll-interval", self.messages_poll_interval.is_some()),
             ("--messages-batch-size", self.messages_batch_size.is_some()),
-            ("--transports-http-push-enabled", self.transports_http_push_enabled.is_some()),
-            ("--transports-http-poll-enabled", self.transports_http_poll_enabled.is_some()),
             ("--transports-gcps-enabled", self.transports_gcps_enabled.is_some()),
             ("--transports-gcps-project", self.transports_gcps_project.is_some()),
             ("--transports-gcps-concurrency", self.transports_gcps_concurrency.is_some()),

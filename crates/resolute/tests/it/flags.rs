@@ -179,3 +179,35 @@ async fn cors_origins_from_a_config_file_list_each_count() {
     }
     assert_eq!(cors_call(&server, "POST", "https://evil.example").await, (404, None));
 }
+
+/// With a transport turned off its messages are dropped, not kept (protocol §5.3); the other
+/// transport keeps delivering.
+#[tokio::test]
+async fn a_transport_turned_off_drops_its_messages_and_the_other_delivers() {
+    let server = Server::start_with(&["--debug", "--transports-http-push-enabled", "false"]);
+    let (url, mut pushed) = crate::dispatch::receiver(0, false).await;
+    let mut worker = Worker::connect(&server, "workers", "w1").await;
+    create_targeted(&server, "pushed", &url).await;
+    create_targeted(&server, "polled", "poll://any@workers").await;
+    let event = worker.next(Duration::from_secs(5)).await.expect("poll still delivers");
+    assert_eq!(event["data"]["task"]["id"], "polled");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, snap) = server.rpc("debug.snap", json!({})).await;
+        if snap["data"]["messages"] == json!([]) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the push message was never dropped: {snap}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(pushed.try_recv().is_err(), "nothing was pushed");
+    let off = Server::start_with(&["--transports-http-poll-enabled=false"]);
+    let mut idle = Worker::connect(&off, "workers", "w1").await;
+    create_targeted(&off, "quiet", "poll://any@workers").await;
+    assert_eq!(idle.next(Duration::from_millis(800)).await, None, "poll is off");
+}
+
+async fn create_targeted(server: &Server, id: &str, target: &str) {
+    let data = json!({"id": id, "timeoutAt": FAR, "tags": {"resonate:target": target}});
+    assert_eq!(server.rpc("promise.create", data).await.0, 200);
+}
