@@ -132,39 +132,34 @@ impl Drop for Taken {
         }
         // Streams live inside hyper's connection tasks, so this holds outside unit tests.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
-        let app = self.app.clone();
-        let end = self.end.take();
-        runtime.spawn(async move {
-            let broken = match end {
-                Some(end) => end.ended(END_WAIT).await == Some(End::Broken),
-                None => false,
-            };
-            let handed: Vec<Handed> = match broken {
-                true => handed,
-                false => {
-                    handed.into_iter().filter(|h| matches!(h, Handed::Execute { .. })).collect()
-                }
-            };
-            if handed.is_empty() {
-                return;
-            }
-            let count = handed.len();
-            let command = Command::RequeueHanded { handed };
-            match app.execute(command, app.now()).await {
-                Ok(Reply::Requeued(requeued)) if requeued > 0 => {
-                    app.metrics().messages_requeued.inc_by(requeued as u64);
-                    tracing::info!(
-                        requeued,
-                        "poll connection ended holding messages; queued again"
-                    );
-                }
-                Ok(_) => tracing::debug!(count, "poll connection ended; nothing it took is owed"),
-                Err(error) => tracing::warn!(
-                    count,
-                    %error,
-                    "poll connection ended; its recent messages are left to their retry timers"
-                ),
-            }
-        });
+        runtime.spawn(requeue_once_ended(self.app.clone(), self.end.take(), handed));
+    }
+}
+
+/// Learns how the connection ended, keeps what that leaves owed, and has the kernel queue it.
+async fn requeue_once_ended(app: App, end: Option<ConnectionEnd>, handed: Vec<Handed>) {
+    let broken = match end {
+        Some(end) => end.ended(END_WAIT).await == Some(End::Broken),
+        None => false,
+    };
+    let handed: Vec<Handed> = match broken {
+        true => handed,
+        false => handed.into_iter().filter(|h| matches!(h, Handed::Execute { .. })).collect(),
+    };
+    if handed.is_empty() {
+        return;
+    }
+    let count = handed.len();
+    match app.execute(Command::RequeueHanded { handed }, app.now()).await {
+        Ok(Reply::Requeued(requeued)) if requeued > 0 => {
+            app.metrics().messages_requeued.inc_by(requeued as u64);
+            tracing::info!(requeued, "poll connection ended holding messages; queued again");
+        }
+        Ok(_) => tracing::debug!(count, "poll connection ended; nothing it took is owed"),
+        Err(error) => tracing::warn!(
+            count,
+            %error,
+            "poll connection ended; its recent messages are left to their retry timers"
+        ),
     }
 }
