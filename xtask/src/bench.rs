@@ -36,7 +36,20 @@ struct Measured {
     creates_held: Option<u64>,
 }
 
+const USAGE: &str =
+    "usage: cargo xtask bench [--scenario S] [--duration-s N] [--out FILE] [--loadgen-dir DIR]
+  --scenario     promises (default), dispatch-poll, dispatch-push, stall-push or late-create
+  --duration-s   seconds per run (default 10, at most 300)
+  --out          the markdown file the dated table is appended to (default docs/benchmarks.md)
+  --loadgen-dir  where loadgen's sources are (default ../shared/tools/loadgen)
+Builds loadgen and resolute (release), starts a fresh server per run on loopback, and prints the
+table: rate, latency, the server's hand-off delay, creates held, errors, CPU and peak RSS.";
+
 pub fn run(root: &Path, args: &[String]) -> anyhow::Result<()> {
+    if args.iter().any(|arg| arg == "--help" || arg == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let options = parse(root, args)?;
     let loadgen = build(root, &options.loadgen_dir)?;
     let results_dir = root.join("target/bench");
@@ -63,13 +76,13 @@ fn parse(root: &Path, args: &[String]) -> anyhow::Result<Options> {
     };
     let mut iter = args.iter();
     while let Some(flag) = iter.next() {
-        let value = iter.next().with_context(|| format!("{flag} needs a value"))?;
+        let value = iter.next().with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
         match flag.as_str() {
             "--loadgen-dir" => options.loadgen_dir = PathBuf::from(value),
             "--duration-s" => options.duration_s = value.parse()?,
             "--out" => options.out = PathBuf::from(value),
             "--scenario" => options.scenario = value.clone(),
-            other => bail!("unknown flag {other}"),
+            other => bail!("unknown flag {other}\n{USAGE}"),
         }
     }
     Ok(options)

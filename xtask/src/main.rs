@@ -15,6 +15,11 @@ fn main() -> anyhow::Result<()> {
     };
     let rest = &args[1..];
     match command.as_str() {
+        "--help" | "-h" | "help" => {
+            println!("usage: cargo xtask <test|tidy|ci|bench|sim|fuzz> [options]");
+            println!("  cargo xtask bench --help   the benchmark's options");
+            Ok(())
+        }
         "test" => test::run(&workspace_root()?, rest),
         "tidy" => tidy::run(&workspace_root()?),
         "ci" => ci(),
