@@ -211,6 +211,7 @@ impl Default for Metrics {
         let loops = LoopMetrics::register(r);
         let listeners = ListenerMetrics::register(r);
         let scrape = ScrapeMetrics::register(r);
+        let resonate = resonate::ResonateMetrics::new(&requests);
         Metrics {
             registry,
             requests,
@@ -228,7 +229,7 @@ impl Default for Metrics {
             loops,
             stuck_oldest_ms,
             scrape,
-            resonate: resonate::ResonateMetrics::default(),
+            resonate,
         }
     }
 }

@@ -41,7 +41,7 @@ fn record(app: &App, kind: &str, status: u16, elapsed: std::time::Duration) {
     metrics.requests.get_or_create(&crate::metrics::RequestLabels { kind, status }).inc();
     let labels = crate::metrics::KindLabels { kind };
     metrics.request_seconds.get_or_create(&labels).observe(elapsed.as_secs_f64());
-    metrics.resonate.request(kind, status, elapsed.as_secs_f64());
+    metrics.resonate.request_took(kind, elapsed.as_secs_f64());
 }
 
 async fn run(

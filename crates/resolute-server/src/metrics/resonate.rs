@@ -24,8 +24,6 @@ pub struct StatusLabels {
 
 pub struct ResonateMetrics {
     pub(super) registry: Registry,
-    /// `resonate_request_total{kind,status}`.
-    requests: Family<RequestLabels, Counter>,
     /// `resonate_request_duration_seconds{kind}`.
     request_seconds: Family<KindLabels, Histogram>,
     /// `resonate_messages_total{kind}`: messages taken from the outbox for delivery.
@@ -36,15 +34,18 @@ pub struct ResonateMetrics {
     schedule_promises: Counter,
 }
 
-impl Default for ResonateMetrics {
-    fn default() -> Self {
+impl ResonateMetrics {
+    /// `requests` is resolute's own request counter: it counts at the same point with the same
+    /// labels, so it is exported a second time as `resonate_request_total` instead of being
+    /// counted twice.
+    pub fn new(requests: &Family<RequestLabels, Counter>) -> ResonateMetrics {
         let mut registry = Registry::with_prefix("resonate");
         let r = &mut registry;
+        registered(r, "request", "Requests by kind and status", requests.clone());
         let latency = Family::<KindLabels, Histogram>::new_with_constructor(|| {
             Histogram::new(DEFAULT_BUCKETS)
         });
         ResonateMetrics {
-            requests: registered(r, "request", "Requests by kind and status", Family::default()),
             request_seconds: registered(r, "request_duration_seconds", "Request latency", latency),
             messages: registered(r, "messages", "Messages taken for delivery", Family::default()),
             deliveries: registered(r, "deliveries", "HTTP push outcomes", Family::default()),
@@ -57,11 +58,9 @@ impl Default for ResonateMetrics {
             registry,
         }
     }
-}
 
-impl ResonateMetrics {
-    pub fn request(&self, kind: &'static str, status: u16, seconds: f64) {
-        self.requests.get_or_create(&RequestLabels { kind, status }).inc();
+    /// One request's latency in the reference's buckets (its count is `requests`'s).
+    pub fn request_took(&self, kind: &'static str, seconds: f64) {
         self.request_seconds.get_or_create(&KindLabels { kind }).observe(seconds);
     }
 
