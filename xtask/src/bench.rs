@@ -11,11 +11,23 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use serde_json::Value;
 
-/// One loadgen run: a label, the scenario and its flags.
+/// One loadgen run: a label, the scenario and its flags, and which server it measures.
 struct Run {
     label: String,
     args: Vec<String>,
+    /// The canned-reply reference server instead of resolute (`--scenario ceiling`).
+    canned: bool,
 }
+
+impl Run {
+    fn of_resolute(label: String, args: Vec<String>) -> Run {
+        Run { label, args, canned: false }
+    }
+}
+
+/// Pairs of runs in `--scenario ceiling`: the host's speed drifts within minutes, so the two
+/// servers take turns instead of being measured one after the other.
+const CEILING_PAIRS: usize = 3;
 
 struct Options {
     loadgen_dir: PathBuf,
@@ -38,7 +50,9 @@ struct Measured {
 
 const USAGE: &str =
     "usage: cargo xtask bench [--scenario S] [--duration-s N] [--out FILE] [--loadgen-dir DIR]
-  --scenario     promises (default), dispatch-poll, dispatch-push, stall-push or late-create
+  --scenario     promises (default), dispatch-poll, dispatch-push, stall-push, late-create, or
+                 ceiling: promises at C=8 against a server that stores nothing and answers
+                 every request with a canned reply, taking turns with resolute
   --duration-s   seconds per run (default 10, at most 300)
   --out          the markdown file the dated table is appended to (default docs/benchmarks.md)
   --loadgen-dir  where loadgen's sources are (default ../shared/tools/loadgen)
@@ -97,33 +111,48 @@ fn runs(options: &Options) -> Vec<Run> {
     match options.scenario.as_str() {
         "promises" | "dispatch-poll" | "dispatch-push" => ["1", "8", "64"]
             .iter()
-            .map(|c| Run {
-                label: format!("{}-c{c}", options.scenario),
-                args: base(&options.scenario, c),
+            .map(|c| {
+                Run::of_resolute(format!("{}-c{c}", options.scenario), base(&options.scenario, c))
             })
             .collect(),
-        "stall-push" => vec![Run { label: "stall-c8".into(), args: base("stall-push", "8") }],
+        "ceiling" => (1..=CEILING_PAIRS)
+            .flat_map(|pair| {
+                let canned = Run {
+                    label: format!("canned-reply-{pair}"),
+                    args: base("promises", "8"),
+                    canned: true,
+                };
+                [canned, Run::of_resolute(format!("resolute-{pair}"), base("promises", "8"))]
+            })
+            .collect(),
+        "stall-push" => vec![Run::of_resolute("stall-c8".into(), base("stall-push", "8"))],
         "late-create" => ["poll", "push"]
             .iter()
             .map(|target| {
                 let mut args = base("late-create", "8");
                 let flags = ["--count", "200", "--deadline-ms", "5000", "--target", target];
                 args.extend(flags.map(str::to_owned));
-                Run { label: format!("late-{target}"), args }
+                Run::of_resolute(format!("late-{target}"), args)
             })
             .collect(),
-        other => vec![Run { label: other.into(), args: base(other, "8") }],
+        other => vec![Run::of_resolute(other.into(), base(other, "8"))],
     }
 }
 
 fn build(root: &Path, loadgen_dir: &Path) -> anyhow::Result<PathBuf> {
     let cargo = env!("CARGO");
-    let status = Command::new(cargo)
-        .args(["build", "--release", "-p", "resolute"])
-        .current_dir(root)
-        .status()?;
-    if !status.success() {
-        bail!("building resolute failed");
+    // Two builds: `--example` selects that target alone, so the binary needs a build of its own.
+    for targets in
+        [&["-p", "resolute"][..], &["-p", "resolute-server", "--example", "canned_reply"]]
+    {
+        let status = Command::new(cargo)
+            .args(["build", "--release"])
+            .args(targets)
+            .current_dir(root)
+            .status()?;
+        if !status.success() {
+            bail!("building {} failed", targets.join(" "));
+        }
     }
     let target = root.join("target/loadgen");
     let status = Command::new(cargo)
@@ -149,7 +178,9 @@ fn run_one(root: &Path, loadgen: &Path, run: &Run, dir: &Path) -> anyhow::Result
     if run.args.first().map(String::as_str) == Some("late-create") {
         return run_with_server_cmd(root, loadgen, run, dir, &db);
     }
-    let mut server = start_server(root, &db, &dir.join(format!("{}.log", run.label)))?;
+    let log = dir.join(format!("{}.log", run.label));
+    let mut server =
+        if run.canned { start_canned_reply(root, &log)? } else { start_server(root, &db, &log)? };
     std::thread::sleep(Duration::from_millis(500));
     let json_out = dir.join(format!("{}.json", run.label));
     let status = Command::new(loadgen)
@@ -204,6 +235,17 @@ fn start_server(root: &Path, db: &Path, log: &Path) -> anyhow::Result<Child> {
         .args(["--observability-metrics-port", &METRICS_PORT.to_string()])
         .args(["--level", "warn", "--storage-sqlite-path"])
         .arg(db)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()?;
+    Ok(child)
+}
+
+/// The reference server of `--scenario ceiling` (`crates/resolute-server/examples/canned_reply.rs`).
+fn start_canned_reply(root: &Path, log: &Path) -> anyhow::Result<Child> {
+    let log = std::fs::File::create(log)?;
+    let child = Command::new(root.join("target/release/examples/canned_reply"))
+        .arg(PORT.to_string())
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()?;
@@ -280,6 +322,23 @@ fn append_section(out: &Path, table: &str) -> anyhow::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_ceiling_scenario_alternates_the_canned_server_and_resolute_at_eight_clients() {
+        let options = Options {
+            loadgen_dir: PathBuf::new(),
+            duration_s: 5,
+            out: PathBuf::new(),
+            scenario: "ceiling".into(),
+        };
+        let runs = runs(&options);
+        let canned: Vec<bool> = runs.iter().map(|run| run.canned).collect();
+        assert_eq!(canned, [true, false].repeat(CEILING_PAIRS));
+        for run in &runs {
+            assert_eq!(run.args, ["promises", "--duration-s", "5", "--concurrency", "8"]);
+        }
+        assert_eq!(runs[1].label, "resolute-1");
+    }
 
     #[test]
     fn rows_read_promise_and_dispatch_results() {
