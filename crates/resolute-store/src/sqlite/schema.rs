@@ -1,12 +1,14 @@
 //! Connection settings and versioned migrations of the SQLite schema.
 //!
-//! Durability: the writer replies only after `COMMIT` returns. With `synchronous=FULL` (the
-//! default) SQLite fsyncs the WAL at each commit, so an acknowledged write survives `kill -9`, a
-//! kernel crash and a power loss. The fsync costs milliseconds, which is why the writer commits a
-//! whole batch at once (group commit, `writer.rs`): one fsync serves every request of the batch.
-//! `synchronous=NORMAL` skips that fsync: an acknowledged write then survives `kill -9` (the WAL
-//! frames are in the operating system's page cache, which outlives the process) but not a power
-//! loss. It is an explicit opt-in, never the default.
+//! Durability: the writer replies only after `COMMIT` returns. With `synchronous=FULL` (this
+//! crate's default, [`Synchronous::default`]) SQLite fsyncs the WAL at each commit, so an
+//! acknowledged write survives `kill -9`, a kernel crash and a power loss. The fsync costs up to
+//! milliseconds, which is why the writer commits a whole batch at once (group commit, `writer.rs`):
+//! one fsync serves every request of the batch. `synchronous=NORMAL` skips that fsync: an
+//! acknowledged write then survives `kill -9` (the WAL frames are in the operating system's page
+//! cache, which outlives the process) but not a power loss. `resolute serve` asks for `NORMAL`
+//! unless told otherwise (`--storage-sqlite-synchronous`), as Resonate's server does; the README
+//! says what `full` adds.
 
 use rusqlite::Connection;
 
