@@ -12,9 +12,11 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
+
+use crate::StoreError;
 
 /// How often the WAL is folded back into the database file.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
@@ -52,33 +54,100 @@ impl Tail {
     }
 }
 
+/// While checkpoints keep failing, how often the failure is logged again.
+const FAILURE_LOG_EVERY: Duration = Duration::from_secs(60);
+
 /// Starts the checkpointer for a file database; `None` for `:memory:` (nothing to checkpoint).
-pub(crate) fn start(path: &Path, tail: Tail) -> Option<Checkpointer> {
+/// Failing to start is an error: without it the WAL would grow without bound, silently.
+pub(crate) fn start(path: &Path, tail: Tail) -> Result<Option<Checkpointer>, StoreError> {
     if super::is_memory(path) {
-        return None;
+        return Ok(None);
     }
-    let connection = Connection::open(path).ok()?;
-    connection.busy_timeout(Duration::from_secs(1)).ok()?;
+    let connection = Connection::open(path).map_err(super::schema::unavailable)?;
+    connection.busy_timeout(Duration::from_secs(1)).map_err(super::schema::unavailable)?;
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
-    let spawned =
-        std::thread::Builder::new().name("resolute-sqlite-checkpoint".into()).spawn(move || {
+    std::thread::Builder::new()
+        .name("resolute-sqlite-checkpoint".into())
+        .spawn(move || {
+            let mut failures = FailureStreak::default();
             while !stopped.load(Ordering::Acquire) {
                 std::thread::sleep(CHECKPOINT_INTERVAL);
                 match passive_checkpoint(&connection) {
-                    Ok(frames_in_wal) if frames_in_wal > 0 => tail.raise(),
-                    Ok(_) => {}
-                    // A busy database just means "next time"; anything else is worth a line.
+                    Ok(frames_in_wal) => {
+                        failures.ended();
+                        if frames_in_wal > 0 {
+                            tail.raise();
+                        }
+                    }
+                    // A busy database just means "next time".
                     Err(error) if error.to_string().contains("locked") => {}
-                    Err(error) => eprintln!("resolute: WAL checkpoint failed: {error}"),
+                    Err(error) => {
+                        if let Some(count) = failures.failed(Instant::now()) {
+                            tracing::warn!(
+                                %error,
+                                failures = count,
+                                "WAL checkpoint failing; the WAL file grows until it succeeds"
+                            );
+                        }
+                    }
                 }
             }
-        });
-    spawned.ok().map(|_| Checkpointer { stop })
+        })
+        .map_err(|error| {
+            StoreError::Unavailable(format!("cannot start the checkpointer: {error}"))
+        })?;
+    Ok(Some(Checkpointer { stop }))
+}
+
+/// A run of failed checkpoints (disk full, I/O errors), logged when it starts, once a minute
+/// while it lasts, and when it ends: a failure every 250 ms must not flood the log, and an
+/// operator must still learn that the WAL is growing.
+#[derive(Default)]
+struct FailureStreak {
+    failures: u64,
+    logged_at: Option<Instant>,
+}
+
+impl FailureStreak {
+    /// Counts a failure; returns the streak's length when this one is due to be logged.
+    fn failed(&mut self, now: Instant) -> Option<u64> {
+        self.failures += 1;
+        let due = self.logged_at.is_none_or(|at| now.duration_since(at) >= FAILURE_LOG_EVERY);
+        due.then(|| {
+            self.logged_at = Some(now);
+            self.failures
+        })
+    }
+
+    fn ended(&mut self) {
+        if self.failures > 0 {
+            tracing::info!(failures = self.failures, "WAL checkpoint succeeded again");
+        }
+        *self = FailureStreak::default();
+    }
 }
 
 /// Runs a passive checkpoint and returns how many frames the WAL holds.
 fn passive_checkpoint(connection: &Connection) -> rusqlite::Result<i64> {
     // Columns: busy, frames in the WAL, frames checkpointed.
     connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_streak_is_logged_at_its_start_then_once_a_minute_and_starts_over_after_a_success()
+    {
+        let start = Instant::now();
+        let mut streak = FailureStreak::default();
+        assert_eq!(streak.failed(start), Some(1));
+        let quarter_seconds = (1..240).map(|n| start + CHECKPOINT_INTERVAL * n);
+        assert!(quarter_seconds.map(|at| streak.failed(at)).all(|logged| logged.is_none()));
+        assert_eq!(streak.failed(start + FAILURE_LOG_EVERY), Some(241));
+        streak.ended();
+        assert_eq!(streak.failed(start + FAILURE_LOG_EVERY), Some(1));
+    }
 }

@@ -151,7 +151,7 @@ impl SqliteStore {
         let claimer = writer::Claimer::default();
         let inline = synchronous == Synchronous::Normal;
         let writer = writer::spawn(connection, config, tail.clone(), claimer.clone(), inline)?;
-        let checkpointer = checkpoint::start(path, tail);
+        let checkpointer = checkpoint::start(path, tail)?;
         Ok(SqliteStore { writer, readers, _checkpointer: checkpointer, claimer })
     }
 
