@@ -11,6 +11,7 @@ pub mod postgres;
 mod read_cache;
 mod reply;
 pub mod sqlite;
+pub mod streak;
 pub mod workload;
 
 pub use error::StoreError;

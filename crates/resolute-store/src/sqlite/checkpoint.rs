@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+use crate::streak::FailureStreak;
 use crate::StoreError;
 
 /// How often the WAL is folded back into the database file.
@@ -54,9 +55,6 @@ impl Tail {
     }
 }
 
-/// While checkpoints keep failing, how often the failure is logged again.
-const FAILURE_LOG_EVERY: Duration = Duration::from_secs(60);
-
 /// Starts the checkpointer for a file database; `None` for `:memory:` (nothing to checkpoint).
 /// Failing to start is an error: without it the WAL would grow without bound, silently.
 pub(crate) fn start(path: &Path, tail: Tail) -> Result<Option<Checkpointer>, StoreError> {
@@ -75,7 +73,9 @@ pub(crate) fn start(path: &Path, tail: Tail) -> Result<Option<Checkpointer>, Sto
                 std::thread::sleep(CHECKPOINT_INTERVAL);
                 match passive_checkpoint(&connection) {
                     Ok(frames_in_wal) => {
-                        failures.ended();
+                        if let Some((count, _)) = failures.ended(Instant::now()) {
+                            tracing::info!(failures = count, "WAL checkpoint succeeded again");
+                        }
                         if frames_in_wal > 0 {
                             tail.raise();
                         }
@@ -100,54 +100,8 @@ pub(crate) fn start(path: &Path, tail: Tail) -> Result<Option<Checkpointer>, Sto
     Ok(Some(Checkpointer { stop }))
 }
 
-/// A run of failed checkpoints (disk full, I/O errors), logged when it starts, once a minute
-/// while it lasts, and when it ends: a failure every 250 ms must not flood the log, and an
-/// operator must still learn that the WAL is growing.
-#[derive(Default)]
-struct FailureStreak {
-    failures: u64,
-    logged_at: Option<Instant>,
-}
-
-impl FailureStreak {
-    /// Counts a failure; returns the streak's length when this one is due to be logged.
-    fn failed(&mut self, now: Instant) -> Option<u64> {
-        self.failures += 1;
-        let due = self.logged_at.is_none_or(|at| now.duration_since(at) >= FAILURE_LOG_EVERY);
-        due.then(|| {
-            self.logged_at = Some(now);
-            self.failures
-        })
-    }
-
-    fn ended(&mut self) {
-        if self.failures > 0 {
-            tracing::info!(failures = self.failures, "WAL checkpoint succeeded again");
-        }
-        *self = FailureStreak::default();
-    }
-}
-
 /// Runs a passive checkpoint and returns how many frames the WAL holds.
 fn passive_checkpoint(connection: &Connection) -> rusqlite::Result<i64> {
     // Columns: busy, frames in the WAL, frames checkpointed.
     connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get(1))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failure_streak_is_logged_at_its_start_then_once_a_minute_and_starts_over_after_a_success()
-    {
-        let start = Instant::now();
-        let mut streak = FailureStreak::default();
-        assert_eq!(streak.failed(start), Some(1));
-        let quarter_seconds = (1..240).map(|n| start + CHECKPOINT_INTERVAL * n);
-        assert!(quarter_seconds.map(|at| streak.failed(at)).all(|logged| logged.is_none()));
-        assert_eq!(streak.failed(start + FAILURE_LOG_EVERY), Some(241));
-        streak.ended();
-        assert_eq!(streak.failed(start + FAILURE_LOG_EVERY), Some(1));
-    }
 }

@@ -6,6 +6,7 @@ mod readers;
 mod reads;
 pub(crate) mod rows;
 mod schema;
+mod write_health;
 pub(crate) mod writer;
 mod writes;
 

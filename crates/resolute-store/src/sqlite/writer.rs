@@ -22,6 +22,7 @@ use rusqlite::Connection;
 use super::checkpoint::Tail;
 use super::rows::sql_error;
 use super::schema::unavailable;
+use super::write_health::{probe_write, WriteHealth};
 use super::SqliteTxn;
 use crate::error::StoreError;
 use crate::facade::{retry_conflicts, run_command_noting, ClaimOnCommit, Executed, StartClaimed};
@@ -84,7 +85,13 @@ pub(crate) fn spawn(
     inline: bool,
 ) -> Result<WriterHandle, StoreError> {
     let (jobs, queue) = async_channel::bounded(QUEUE_CAPACITY);
-    let writer = Arc::new(Mutex::new(Writer { connection, config, tail, claimer }));
+    let writer = Arc::new(Mutex::new(Writer {
+        connection,
+        config,
+        tail,
+        claimer,
+        health: WriteHealth::default(),
+    }));
     let shared = writer.clone();
     std::thread::Builder::new()
         .name("resolute-sqlite-writer".into())
@@ -213,6 +220,7 @@ struct Writer {
     config: KernelConfig,
     tail: Tail,
     claimer: Claimer,
+    health: WriteHealth,
 }
 
 /// The outbox rows a batch queued, and which command queued each (`spans[i]` for command `i`).
@@ -238,6 +246,12 @@ type Leased = Option<(Box<dyn StartClaimed>, Vec<ClaimedMessage>)>;
 /// The batch's latest clock reading: the instant its claims are made at.
 fn latest(commands: &[(&Command, Timestamp)]) -> Timestamp {
     commands.iter().map(|(_, now)| *now).max().unwrap_or(Timestamp(0))
+}
+
+/// Rows inserted, updated or deleted on this connection since it opened (0 if unreadable).
+fn total_changes(connection: &Connection) -> i64 {
+    let mut statement = connection.prepare_cached("SELECT total_changes()");
+    statement.as_mut().map_or(0, |statement| statement.query_row([], |row| row.get(0)).unwrap_or(0))
 }
 
 /// Starts what the commit leased. A panic there must not take the writer (whose batch is
@@ -266,10 +280,7 @@ impl Writer {
         for job in batch {
             match job {
                 Job::Run { command, now, reply } => runs.push((command, now, reply)),
-                Job::Ping { reply } => {
-                    let ping = self.connection.query_row("SELECT 1", [], |_| Ok(()));
-                    reply::send(reply, ping.map_err(unavailable));
-                }
+                Job::Ping { reply } => reply::send(reply, self.ping()),
             }
         }
         if runs.is_empty() {
@@ -279,13 +290,39 @@ impl Writer {
             runs.iter().map(|(command, now, _)| (command, *now)).collect();
         #[cfg(test)]
         panic_on_request(&commands);
+        // Only asked while writes are failing: the healthy path pays nothing for it.
+        let changes_before = self.health.is_failing().then(|| total_changes(&self.connection));
         let results = match self.transaction(&commands) {
             Ok(results) => results,
             Err(error) => vec![Err(error); commands.len()],
         };
+        let wrote = changes_before.is_none_or(|before| total_changes(&self.connection) > before);
+        self.note_health(&results, wrote);
         for ((_, _, reply), result) in runs.into_iter().zip(results) {
             reply::send(reply, result);
         }
+    }
+
+    /// A command the storage could not write (its own savepoint failed, or the whole batch) is a
+    /// failing write. A batch that committed rows ends a failure; one that changed nothing (a
+    /// timeout pass with nothing due) proves nothing about the disk.
+    fn note_health(&mut self, results: &[Result<Executed, StoreError>], wrote: bool) {
+        let storage_failure = results.iter().find_map(|result| match result {
+            Err(error @ (StoreError::Unavailable(_) | StoreError::Corrupt(_))) => Some(error),
+            _ => None,
+        });
+        match storage_failure {
+            Some(error) => self.health.failed(error, Instant::now()),
+            None if wrote => self.health.committed(Instant::now()),
+            None => {}
+        }
+    }
+
+    /// Readiness: the connection answers and, after a failed commit, a commit works again.
+    fn ping(&mut self) -> Result<(), StoreError> {
+        let connection = &self.connection;
+        self.health.ready(Instant::now(), || probe_write(connection))?;
+        connection.query_row("SELECT 1", [], |_| Ok(())).map_err(unavailable)
     }
 
     /// One transaction for the batch. Commands first run without savepoints (each costs two
@@ -486,7 +523,8 @@ pub(crate) fn run_one_batch_claiming(
     commands: Vec<(Command, Timestamp)>,
     claimer: Claimer,
 ) -> (Connection, Vec<Result<Executed, StoreError>>) {
-    let mut writer = Writer { connection, config, tail: Tail::default(), claimer };
+    let health = WriteHealth::default();
+    let mut writer = Writer { connection, config, tail: Tail::default(), claimer, health };
     let mut answers = Vec::new();
     let mut batch = Vec::new();
     for (command, now) in commands {

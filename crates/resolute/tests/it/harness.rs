@@ -15,6 +15,8 @@ pub struct Server {
     extra: Vec<String>,
     /// A program the server runs under (`prlimit …`), which must exec it (same PID).
     wrapper: Vec<String>,
+    /// Where the server's stderr goes when the test reads it; else `RESOLUTE_TEST_LOGS` decides.
+    log: Option<std::path::PathBuf>,
 }
 
 /// How long a freshly spawned server may take to print its listening line.
@@ -36,7 +38,14 @@ impl Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let extra = extra.iter().map(|flag| flag.to_string()).collect();
         let wrapper = wrapper.iter().map(|word| word.to_string()).collect();
-        Server::spawn(dir, extra, wrapper)
+        Server::spawn(dir, extra, wrapper, None)
+    }
+
+    /// Starts the server with its database in `dir` (on a filesystem the test controls) and its
+    /// stderr appended to `log`, for a test that reads what the server said.
+    pub fn start_in(dir: tempfile::TempDir, extra: &[&str], log: std::path::PathBuf) -> Server {
+        let extra = extra.iter().map(|flag| flag.to_string()).collect();
+        Server::spawn(dir, extra, Vec::new(), Some(log))
     }
 
     /// Kills the process with SIGKILL (no shutdown at all) and starts a new one on the same
@@ -47,7 +56,8 @@ impl Server {
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
         let extra = std::mem::take(&mut self.extra);
         let wrapper = std::mem::take(&mut self.wrapper);
-        Server::spawn(dir, extra, wrapper)
+        let log = self.log.take();
+        Server::spawn(dir, extra, wrapper, log)
     }
 
     /// The server's process id (for /proc figures).
@@ -69,7 +79,12 @@ impl Server {
         None
     }
 
-    fn spawn(dir: tempfile::TempDir, extra: Vec<String>, wrapper: Vec<String>) -> Server {
+    fn spawn(
+        dir: tempfile::TempDir,
+        extra: Vec<String>,
+        wrapper: Vec<String>,
+        log: Option<std::path::PathBuf>,
+    ) -> Server {
         let db = dir.path().join("test.db");
         let binary = env!("CARGO_BIN_EXE_resolute");
         let mut command = match wrapper.split_first() {
@@ -94,7 +109,7 @@ impl Server {
                 std::env::var("RESOLUTE_TEST_RUST_LOG").unwrap_or_else(|_| "warn".into()),
             )
             .stdout(Stdio::piped())
-            .stderr(server_log())
+            .stderr(log.as_deref().map_or_else(server_log, append_to))
             .spawn()
             .expect("spawn resolute");
         let url = read_listen_url(&mut child);
@@ -102,7 +117,7 @@ impl Server {
             .timeout(Duration::from_secs(10))
             .build()
             .expect("http client");
-        Server { child, url, client, dir, extra, wrapper }
+        Server { child, url, client, dir, extra, wrapper, log }
     }
 
     /// Sends one envelope; returns the HTTP status and the parsed body.
@@ -150,6 +165,11 @@ fn server_log() -> Stdio {
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = std::path::Path::new(&dir).join(format!("{}-{n}.log", std::process::id()));
     std::fs::File::create(path).map(Stdio::from).unwrap_or_else(|_| Stdio::null())
+}
+
+fn append_to(path: &std::path::Path) -> Stdio {
+    let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+    Stdio::from(file.expect("open the server's log file"))
 }
 
 pub fn head(time: Option<i64>) -> Value {

@@ -6,6 +6,7 @@ mod cli;
 mod compat;
 mod crash;
 mod dashboard;
+mod diskfull;
 mod dispatch;
 mod envelope;
 mod flags;
