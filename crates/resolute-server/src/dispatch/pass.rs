@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -13,6 +13,7 @@ use resolute_core::model::Message;
 use resolute_core::planner::{Planner, Route};
 use resolute_core::reply::{ClaimedBody, ClaimedMessage};
 use resolute_core::{Command, Reply, Timestamp};
+use resolute_store::streak::FailureStreak;
 use tokio::sync::{oneshot, Notify};
 
 use crate::app::App;
@@ -92,6 +93,8 @@ pub struct Dispatcher {
     slot_freed: Notify,
     /// When each lane last logged `dispatch blocked`.
     blocked_warned: Mutex<BTreeMap<String, Timestamp>>,
+    /// Consecutive failed rounds (the store failing), logged once per run and then each minute.
+    round_failures: Mutex<FailureStreak>,
     /// Consecutive failed deliveries per lane (cleared by a success), for stuck diagnostics.
     failing: Mutex<BTreeMap<String, u32>>,
     random: Mutex<u64>,
@@ -145,6 +148,7 @@ impl Dispatcher {
             planner: Mutex::new(Planner::default()),
             slot_freed: Notify::new(),
             failing: Mutex::new(BTreeMap::new()),
+            round_failures: Mutex::default(),
             blocked_warned: Mutex::new(BTreeMap::new()),
             random: Mutex::new(seed),
             runtime: tokio::runtime::Handle::current(),
@@ -200,7 +204,9 @@ impl Dispatcher {
         }
         let started = tokio::time::Instant::now();
         for _ in 0..ROUNDS_PER_PASS_MAX {
-            match self.round().await {
+            let round = self.round().await;
+            self.note_round(&round);
+            match round {
                 Ok(true) if started.elapsed() >= PASS_BUDGET => {
                     // More is due, but this pass has had its time: end the iteration (so the
                     // supervisor sees it complete) and run the next one at once.
@@ -209,9 +215,24 @@ impl Dispatcher {
                 }
                 Ok(true) => continue,
                 Ok(false) => break,
-                Err(error) => {
-                    tracing::warn!(%error, "dispatch round failed; the next pass retries");
-                    break;
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Logs a run of failed rounds when it starts, each minute while it lasts, and when it ends.
+    fn note_round(&self, round: &Result<bool, resolute_store::StoreError>) {
+        let mut failures = self.round_failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        match round {
+            Ok(_) => {
+                if let Some((rounds, _)) = failures.ended(now) {
+                    tracing::info!(failed_rounds = rounds, "dispatch rounds succeed again");
+                }
+            }
+            Err(error) => {
+                if let Some(rounds) = failures.failed(now) {
+                    tracing::warn!(%error, failed_rounds = rounds, "dispatch round failed; the next pass retries");
                 }
             }
         }

@@ -4,6 +4,7 @@ pub mod probe;
 pub mod stuck;
 pub mod timeouts;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -79,9 +80,10 @@ pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> 
         deadline: TIMEOUTS_DEADLINE,
     };
     let pass_app = app.clone();
+    let failures = Arc::default();
     let timeouts = app.supervisor().spawn(
         timeouts,
-        move || timeouts::iteration(pass_app.clone()),
+        move || timeouts::iteration(pass_app.clone(), Arc::clone(&failures)),
         std::future::pending::<()>,
         shutdown.clone(),
     );

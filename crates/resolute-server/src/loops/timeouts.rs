@@ -1,6 +1,9 @@
 //! The timeout pass as a supervised iteration: promise timeouts, retries, leases, schedules.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use resolute_store::streak::FailureStreak;
 
 use crate::app::App;
 
@@ -9,16 +12,29 @@ use crate::app::App;
 /// pass was abandoned and health went stale although every tick was making progress.
 const PASS_BUDGET: Duration = Duration::from_secs(5);
 
-/// One iteration: the bounded pass at the current time. A store failure is logged and the next
-/// iteration tries again; the supervisor sees the iteration complete, because the loop itself is
-/// healthy (readiness reports the storage problem).
-pub async fn iteration(app: App) {
+/// One iteration: the bounded pass at the current time. A store failure is logged (once per run
+/// of failures, then each minute: `failures` is the loop's) and the next iteration tries again;
+/// the supervisor sees the iteration complete, because the loop itself is healthy (readiness
+/// reports the storage problem).
+pub async fn iteration(app: App, failures: Arc<Mutex<FailureStreak>>) {
     if app.is_paused() {
         return;
     }
-    match app.run_timeouts_within(app.now(), Some(PASS_BUDGET)).await {
-        Ok(report) if report != Default::default() => tracing::debug!(?report, "timeout pass"),
-        Ok(_) => {}
-        Err(error) => tracing::warn!(%error, "timeout pass failed; retrying next interval"),
+    let result = app.run_timeouts_within(app.now(), Some(PASS_BUDGET)).await;
+    let mut failures = failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match result {
+        Ok(report) => {
+            if let Some((passes, _)) = failures.ended(Instant::now()) {
+                tracing::info!(failed_passes = passes, "timeout pass succeeds again");
+            }
+            if report != Default::default() {
+                tracing::debug!(?report, "timeout pass");
+            }
+        }
+        Err(error) => {
+            if let Some(passes) = failures.failed(Instant::now()) {
+                tracing::warn!(%error, failed_passes = passes, "timeout pass failed; retrying each interval");
+            }
+        }
     }
 }
