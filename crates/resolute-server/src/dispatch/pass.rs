@@ -148,7 +148,7 @@ impl Dispatcher {
             planner: Mutex::new(Planner::default()),
             slot_freed: Notify::new(),
             failing: Mutex::new(BTreeMap::new()),
-            round_failures: Mutex::default(),
+            round_failures: Mutex::new(FailureStreak::new("the dispatch round")),
             blocked_warned: Mutex::new(BTreeMap::new()),
             random: Mutex::new(seed),
             runtime: tokio::runtime::Handle::current(),
@@ -223,18 +223,9 @@ impl Dispatcher {
     /// Logs a run of failed rounds when it starts, each minute while it lasts, and when it ends.
     fn note_round(&self, round: &Result<bool, resolute_store::StoreError>) {
         let mut failures = self.round_failures.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = std::time::Instant::now();
         match round {
-            Ok(_) => {
-                if let Some((rounds, _)) = failures.ended(now) {
-                    tracing::info!(failed_rounds = rounds, "dispatch rounds succeed again");
-                }
-            }
-            Err(error) => {
-                if let Some(rounds) = failures.failed(now) {
-                    tracing::warn!(%error, failed_rounds = rounds, "dispatch round failed; the next pass retries");
-                }
-            }
+            Ok(_) => failures.succeed(std::time::Instant::now()),
+            Err(error) => failures.fail(error, std::time::Instant::now()),
         }
     }
 

@@ -4,9 +4,10 @@ pub mod probe;
 pub mod stuck;
 pub mod timeouts;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use resolute_store::streak::FailureStreak;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -80,7 +81,7 @@ pub fn start(app: &App, shutdown: watch::Receiver<bool>) -> Vec<JoinHandle<()>> 
         deadline: TIMEOUTS_DEADLINE,
     };
     let pass_app = app.clone();
-    let failures = Arc::default();
+    let failures = Arc::new(Mutex::new(FailureStreak::new("the timeout pass")));
     let timeouts = app.supervisor().spawn(
         timeouts,
         move || timeouts::iteration(pass_app.clone(), Arc::clone(&failures)),

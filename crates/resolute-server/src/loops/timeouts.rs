@@ -24,17 +24,11 @@ pub async fn iteration(app: App, failures: Arc<Mutex<FailureStreak>>) {
     let mut failures = failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     match result {
         Ok(report) => {
-            if let Some((passes, _)) = failures.ended(Instant::now()) {
-                tracing::info!(failed_passes = passes, "timeout pass succeeds again");
-            }
+            failures.succeed(Instant::now());
             if report != Default::default() {
                 tracing::debug!(?report, "timeout pass");
             }
         }
-        Err(error) => {
-            if let Some(passes) = failures.failed(Instant::now()) {
-                tracing::warn!(%error, failed_passes = passes, "timeout pass failed; retrying each interval");
-            }
-        }
+        Err(error) => failures.fail(&error, Instant::now()),
     }
 }

@@ -68,29 +68,19 @@ pub(crate) fn start(path: &Path, tail: Tail) -> Result<Option<Checkpointer>, Sto
     std::thread::Builder::new()
         .name("resolute-sqlite-checkpoint".into())
         .spawn(move || {
-            let mut failures = FailureStreak::default();
+            let mut failures = FailureStreak::new("the WAL checkpoint (the WAL grows meanwhile)");
             while !stopped.load(Ordering::Acquire) {
                 std::thread::sleep(CHECKPOINT_INTERVAL);
                 match passive_checkpoint(&connection) {
                     Ok(frames_in_wal) => {
-                        if let Some((count, _)) = failures.ended(Instant::now()) {
-                            tracing::info!(failures = count, "WAL checkpoint succeeded again");
-                        }
+                        failures.succeed(Instant::now());
                         if frames_in_wal > 0 {
                             tail.raise();
                         }
                     }
                     // A busy database just means "next time".
                     Err(error) if error.to_string().contains("locked") => {}
-                    Err(error) => {
-                        if let Some(count) = failures.failed(Instant::now()) {
-                            tracing::warn!(
-                                %error,
-                                failures = count,
-                                "WAL checkpoint failing; the WAL file grows until it succeeds"
-                            );
-                        }
-                    }
+                    Err(error) => failures.fail(&error, Instant::now()),
                 }
             }
         })

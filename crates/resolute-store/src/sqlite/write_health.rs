@@ -15,20 +15,22 @@ use crate::streak::FailureStreak;
 pub(crate) const PROBE_AFTER: Duration = Duration::from_secs(2);
 
 /// The writer's record of failed commits; it lives on the writer, like the connection.
-#[derive(Default)]
 pub(crate) struct WriteHealth {
     streak: FailureStreak,
     /// The latest failure, and when it happened.
     last: Option<(Instant, String)>,
 }
 
+impl Default for WriteHealth {
+    fn default() -> WriteHealth {
+        WriteHealth { streak: FailureStreak::new("storage writes"), last: None }
+    }
+}
+
 impl WriteHealth {
     /// A batch committed: writes work (again).
     pub(crate) fn committed(&mut self, now: Instant) {
-        if let Some((batches, lasted)) = self.streak.ended(now) {
-            let failing_ms = u64::try_from(lasted.as_millis()).unwrap_or(u64::MAX);
-            tracing::info!(failed_batches = batches, failing_ms, "storage writes succeed again");
-        }
+        self.streak.succeed(now);
         self.last = None;
     }
 
@@ -39,13 +41,7 @@ impl WriteHealth {
 
     /// A batch could not be committed (nothing of it was kept).
     pub(crate) fn failed(&mut self, error: &StoreError, now: Instant) {
-        if let Some(batches) = self.streak.failed(now) {
-            tracing::warn!(
-                %error,
-                failed_batches = batches,
-                "storage writes failing: requests that write get 500 until a commit succeeds"
-            );
-        }
+        self.streak.fail(error, now);
         let cause = match error {
             StoreError::Unavailable(cause) | StoreError::Corrupt(cause) => cause.clone(),
             other => other.to_string(),

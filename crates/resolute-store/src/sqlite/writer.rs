@@ -313,7 +313,8 @@ impl Writer {
         });
         match storage_failure {
             Some(error) => self.health.failed(error, Instant::now()),
-            None if wrote => self.health.committed(Instant::now()),
+            // No clock read on the healthy path: there is nothing to end.
+            None if wrote && self.health.is_failing() => self.health.committed(Instant::now()),
             None => {}
         }
     }
