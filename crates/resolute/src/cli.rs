@@ -102,6 +102,15 @@ pub struct ServeArgs {
     #[arg(long, env = "RESONATE_SERVER__MAX_CONNECTIONS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub server_max_connections: u32,
+    /// Threads that serve requests. 1 (the default): one thread runs the API, the background loops
+    /// and, with `--storage-sqlite-synchronous normal`, the SQLite writer, so a request goes from
+    /// its socket through the commit to its reply without a hand-off between threads (the fastest
+    /// on a small machine). More: that many runtime threads (0: one per core), the writer on a
+    /// thread of its own. Reads, checkpoints and PostgreSQL connections have their own threads
+    /// either way.
+    #[arg(long, env = "RESOLUTE_SERVER_THREADS", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub server_threads: u16,
     /// Milliseconds a client may take to send a request's head (from accept, or from the first
     /// byte on a kept-alive connection) before it is disconnected: the slowloris bound.
     #[arg(long, env = "RESONATE_SERVER__HEADER_READ_TIMEOUT_MS", default_value_t = 10_000,

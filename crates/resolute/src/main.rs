@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
+use resolute_store::sqlite::WriterHome;
 use resolute_store::{SqliteStore, Store};
 use tokio::net::TcpListener;
 
-use crate::cli::{Cli, Command, ServeArgs};
+use crate::cli::{Cli, Command, ServeArgs, SynchronousArg};
 
 /// jemalloc instead of glibc malloc for Rust's allocations: a dispatched task allocates and frees a
 /// few hundred small buffers (request bodies, JSON values, SQL parameters), and glibc's malloc/free
@@ -89,8 +90,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let open_files = raise_open_file_limit();
     let config = args.server_config()?;
     warn_if_fds_below_connections(open_files, config.listener.max_connections);
-    let store = open_store(&args, &config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = build_runtime(args.server_threads)?;
+    let store = open_store(&args, &config, runtime.handle())?;
     runtime.block_on(async move {
         let mut config = config;
         let listener = TcpListener::bind(config.listen)
@@ -109,16 +110,41 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
+/// The runtime `--server-threads` asks for: one thread, or a pool (0: one worker per core).
+fn build_runtime(threads: u16) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = match threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    if threads > 1 {
+        builder.worker_threads(usize::from(threads));
+    }
+    builder.enable_all().build()
+}
+
+/// Where the SQLite writer runs: on the one runtime thread when its commits do not fsync (no
+/// hand-off between threads per request), else on a thread of its own.
+fn writer_home(args: &ServeArgs, runtime: &tokio::runtime::Handle) -> WriterHome {
+    let fsyncs = matches!(args.storage_sqlite_synchronous, SynchronousArg::Full);
+    if args.server_threads == 1 && !fsyncs {
+        WriterHome::Runtime(runtime.clone())
+    } else {
+        WriterHome::OwnThread
+    }
+}
+
 /// Opens the storage `--storage-type` names; an unknown type or a missing URL stops the start.
 fn open_store(
     args: &ServeArgs,
     config: &resolute_server::ServerConfig,
+    runtime: &tokio::runtime::Handle,
 ) -> anyhow::Result<Arc<dyn Store>> {
     match args.storage_type.as_str() {
         "sqlite" => {
             let synchronous = args.storage_sqlite_synchronous.into();
             let path = &args.storage_sqlite_path;
-            let store = SqliteStore::open_with(path, config.kernel.clone(), synchronous)
+            let home = writer_home(args, runtime);
+            let store = SqliteStore::open_homed(path, config.kernel.clone(), synchronous, home)
                 .with_context(|| format!("opening {}", path.display()))?;
             tracing::info!(path = %path.display(), "sqlite store open");
             Ok(Arc::new(store))

@@ -44,6 +44,11 @@ impl Tail {
         self.pending.store(true, Ordering::Release);
     }
 
+    /// Whether a background pass asked for its tail and the writer has not run it yet.
+    pub(crate) fn is_pending(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
+    }
+
     /// Called by the writer between batches, on its own connection: when a background pass has
     /// completed since the last call, copies what was committed meanwhile so that the next
     /// transaction rewinds the WAL. Cheap: the frames of a few milliseconds and two small fsyncs.

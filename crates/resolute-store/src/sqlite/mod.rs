@@ -8,6 +8,7 @@ pub(crate) mod rows;
 mod schema;
 mod write_health;
 pub(crate) mod writer;
+mod writer_task;
 mod writes;
 
 use std::path::Path;
@@ -26,6 +27,7 @@ use crate::error::StoreError;
 use crate::facade::{ClaimOnCommit, Executed, Store, StoreFuture};
 
 pub use schema::{schema_version, Synchronous};
+pub use writer::WriterHome;
 
 /// The kernel's view of an open SQLite transaction: statements run on the connection directly, so
 /// later reads see earlier writes.
@@ -138,11 +140,23 @@ impl SqliteStore {
         SqliteStore::open_with(path, config, Synchronous::default())
     }
 
-    /// Opens with an explicit durability level.
+    /// Opens with an explicit durability level, the writer on a thread of its own.
     pub fn open_with(
         path: impl AsRef<Path>,
         config: KernelConfig,
         synchronous: Synchronous,
+    ) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_homed(path, config, synchronous, WriterHome::OwnThread)
+    }
+
+    /// Opens with an explicit durability level and writer home. With [`WriterHome::Runtime`],
+    /// [`SqliteStore::execute_blocking`] must not be called from that runtime's threads (it would
+    /// wait for a task that its own thread has to run).
+    pub fn open_homed(
+        path: impl AsRef<Path>,
+        config: KernelConfig,
+        synchronous: Synchronous,
+        home: WriterHome,
     ) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref();
         // The writer's connection migrates the schema before any reader opens the file.
@@ -151,7 +165,8 @@ impl SqliteStore {
         let tail = checkpoint::Tail::default();
         let claimer = writer::Claimer::default();
         let inline = synchronous == Synchronous::Normal;
-        let writer = writer::spawn(connection, config, tail.clone(), claimer.clone(), inline)?;
+        let writer =
+            writer::spawn(connection, config, tail.clone(), claimer.clone(), inline, home)?;
         let checkpointer = checkpoint::start(path, tail)?;
         Ok(SqliteStore { writer, readers, _checkpointer: checkpointer, claimer })
     }

@@ -1,7 +1,7 @@
-//! The writer: one connection, one transaction per batch, run by its own thread or, when a command
-//! is alone in flight, by the caller.
+//! The writer: one connection, one transaction per batch, run by its own thread or by a task on the
+//! server's runtime ([`WriterHome`]), or, when a command is alone in flight, by the caller.
 //!
-//! Group commit: the thread blocks for a first job, takes whatever else is already queued (up to
+//! Group commit: the writer waits for a first job, takes whatever else is already queued (up to
 //! `BATCH_MAX`), runs each command in a savepoint of one `BEGIN IMMEDIATE` transaction, commits
 //! once, and only then replies. The commit's fsync (with `synchronous=FULL`) is thus shared by the
 //! whole batch, so throughput grows with the number of concurrent callers instead of being capped
@@ -33,7 +33,7 @@ const QUEUE_CAPACITY: usize = 4096;
 /// Commands committed together at most.
 const BATCH_MAX: usize = 512;
 
-enum Job {
+pub(super) enum Job {
     Run { command: Command, now: Timestamp, reply: ReplyTx<Executed> },
     Ping { reply: ReplyTx<()> },
 }
@@ -48,6 +48,8 @@ pub(crate) struct WriterHandle {
     opened: Instant,
     /// Whether a command may run on its caller's thread when the writer is idle.
     inline: bool,
+    /// Whether the writer is a task on the runtime (so nobody else ends it: see `Drop`).
+    on_runtime: bool,
 }
 
 /// How long the writer must have had nothing to do before a command runs inline. Commands that
@@ -75,14 +77,35 @@ impl Drop for InFlight<'_> {
 /// Where the dispatcher's [`ClaimOnCommit`] goes once it exists (the store is opened first).
 pub(crate) type Claimer = Arc<OnceLock<Arc<dyn ClaimOnCommit>>>;
 
-/// Starts the writer thread. `inline` lets an idle writer run a command on its caller's thread;
-/// it must be off when a commit fsyncs, which would block the caller's thread for milliseconds.
+/// Where the writer runs its batches.
+#[derive(Clone, Debug, Default)]
+pub enum WriterHome {
+    /// A thread of its own, fed through a queue: the choice when a commit fsyncs
+    /// (`synchronous=FULL`), which must not hold up anything else, and for callers without a
+    /// tokio runtime.
+    #[default]
+    OwnThread,
+    /// A task on this runtime, which must be the one that serves the requests. Meant for a
+    /// current-thread runtime and commits that do not fsync (`synchronous=NORMAL`): a request
+    /// then goes from its socket through the kernel and the commit to its reply without a thread
+    /// hand-off, and every request that became readable in the same poll of the sockets joins the
+    /// batch. On the two-core bench host that doubled loadgen `promises` at 8 clients
+    /// (docs/benchmarks.md, session 20): the thread's two wake-ups per batch and the runtime's own
+    /// cost about half of a request's server CPU. A checkpoint's tail, which fsyncs, still runs
+    /// on a blocking thread.
+    Runtime(tokio::runtime::Handle),
+}
+
+/// Starts the writer where `home` says. `inline` lets an idle writer run a command on its caller's
+/// thread; it must be off when a commit fsyncs, which would block the caller's thread for
+/// milliseconds.
 pub(crate) fn spawn(
     connection: Connection,
     config: KernelConfig,
     tail: Tail,
     claimer: Claimer,
     inline: bool,
+    home: WriterHome,
 ) -> Result<WriterHandle, StoreError> {
     let (jobs, queue) = async_channel::bounded(QUEUE_CAPACITY);
     let writer = Arc::new(Mutex::new(Writer {
@@ -93,12 +116,19 @@ pub(crate) fn spawn(
         health: WriteHealth::default(),
     }));
     let shared = writer.clone();
-    std::thread::Builder::new()
-        .name("resolute-sqlite-writer".into())
-        .spawn(move || run(&shared, &queue))
-        .map_err(|error| {
-            StoreError::Unavailable(format!("cannot start the writer thread: {error}"))
-        })?;
+    match &home {
+        WriterHome::OwnThread => {
+            std::thread::Builder::new()
+                .name("resolute-sqlite-writer".into())
+                .spawn(move || run(&shared, &queue))
+                .map_err(|error| {
+                    StoreError::Unavailable(format!("cannot start the writer thread: {error}"))
+                })?;
+        }
+        WriterHome::Runtime(runtime) => {
+            runtime.spawn(super::writer_task::run(shared, queue));
+        }
+    }
     Ok(WriterHandle {
         jobs,
         writer,
@@ -106,12 +136,13 @@ pub(crate) fn spawn(
         last_answered_us: AtomicU64::new(NEVER),
         opened: Instant::now(),
         inline,
+        on_runtime: matches!(home, WriterHome::Runtime(_)),
     })
 }
 
 /// The writer, whoever runs it. A panic inside a batch (a caller's thread running it inline) may
 /// leave its transaction open; it is rolled back here, so the next batch starts clean.
-fn lock(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
+pub(super) fn lock(writer: &Mutex<Writer>) -> MutexGuard<'_, Writer> {
     let guard = writer.lock().unwrap_or_else(|poisoned| {
         writer.clear_poison();
         poisoned.into_inner()
@@ -132,25 +163,32 @@ fn run(writer: &Mutex<Writer>, queue: &async_channel::Receiver<Job>) {
     // The thread parks rather than spins: measured on two shared cores, spinning took CPU from the
     // request threads and lowered throughput at 8 clients (9.9k → 11.2k req/s without it).
     while let Ok(first) = queue.recv_blocking() {
-        let mut batch = vec![first];
-        while batch.len() < BATCH_MAX {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let mut writer = lock(writer);
-            writer.run_batch(batch);
-            writer.tail.finish_on(&writer.connection);
-        }));
-        if ran.is_err() {
-            // The batch's callers see their replies dropped (`Closed`, a 500): nothing of it was
-            // committed. A dead writer thread would fail every later write instead.
-            tracing::error!("a write batch panicked; its commands failed, the writer carries on");
+        run_guarded(writer, gather(first, queue));
+        lock(writer).finish_tail();
+    }
+    lock(writer).truncate_wal();
+}
+
+/// The batch that starts with `first`: whatever else is queued, up to `BATCH_MAX`.
+pub(super) fn gather(first: Job, queue: &async_channel::Receiver<Job>) -> Vec<Job> {
+    let mut batch = vec![first];
+    while batch.len() < BATCH_MAX {
+        match queue.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
         }
     }
-    let _ = lock(writer).connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+    batch
+}
+
+/// Runs a batch so that a panic inside it costs only that batch.
+pub(super) fn run_guarded(writer: &Mutex<Writer>, batch: Vec<Job>) {
+    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| lock(writer).run_batch(batch)));
+    if ran.is_err() {
+        // The batch's callers see their replies dropped (`Closed`, a 500): nothing of it was
+        // committed. A dead writer would fail every later write instead.
+        tracing::error!("a write batch panicked; its commands failed, the writer carries on");
+    }
 }
 
 impl WriterHandle {
@@ -169,8 +207,12 @@ impl WriterHandle {
         let _counted = InFlight(self);
         if self.inline && alone && self.jobs.is_empty() && self.quiet_for(QUIET_BEFORE_INLINE) {
             // A poisoned writer is not taken here; `lock` rolls back what the panic left open.
+            // A checkpoint's tail (fsyncs) is the writer's own business: while one is owed the
+            // command queues, so the caller's thread never waits for a disk flush.
             if let Ok(mut writer) = self.writer.try_lock() {
-                return writer.run_one(command, now);
+                if !writer.tail.is_pending() {
+                    return writer.run_one(command, now);
+                }
             }
         }
         let (reply, answer) = reply::slot();
@@ -212,10 +254,16 @@ impl WriterHandle {
 impl Drop for WriterHandle {
     fn drop(&mut self) {
         self.jobs.close();
+        // A thread ends by itself once the queue is closed and empty. A runtime may be shutting
+        // down and never poll its task again, so the WAL is folded back here, as the thread does
+        // on its way out; a batch the task is running finishes first (the lock).
+        if self.on_runtime {
+            lock(&self.writer).truncate_wal();
+        }
     }
 }
 
-struct Writer {
+pub(super) struct Writer {
     connection: Connection,
     config: KernelConfig,
     tail: Tail,
@@ -269,8 +317,22 @@ impl Writer {
     fn run_one(&mut self, command: Command, now: Timestamp) -> Result<Executed, StoreError> {
         let (reply, mut answer) = reply::slot();
         self.run_batch(vec![Job::Run { command, now, reply }]);
-        self.tail.finish_on(&self.connection);
         answer.try_recv().ok().flatten().unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Whether a checkpoint's tail waits for this writer ([`Tail`]).
+    pub(super) fn owes_tail(&self) -> bool {
+        self.tail.is_pending()
+    }
+
+    /// Copies the frames a background checkpoint left, if it asked (between two batches).
+    pub(super) fn finish_tail(&self) {
+        self.tail.finish_on(&self.connection);
+    }
+
+    /// Folds the whole WAL back into the database file, on the way out.
+    fn truncate_wal(&self) {
+        let _ = self.connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
     }
 
     /// Answers the pings, then commits every command of the batch in one transaction and replies

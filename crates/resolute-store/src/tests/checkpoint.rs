@@ -7,7 +7,7 @@ use std::time::Duration;
 use resolute_core::command::CreatePromise;
 use resolute_core::{Command, KernelConfig, Timestamp, Value};
 
-use crate::SqliteStore;
+use crate::{SqliteStore, Store};
 
 /// Each promise carries this many bytes, so every create appends at least as much to the WAL.
 const PARAM_BYTES: usize = 1500;
@@ -48,9 +48,50 @@ fn the_wal_is_rewound_under_a_load_that_never_pauses() {
     std::thread::sleep(LOAD);
     stop.store(true, Ordering::Relaxed);
     writers.into_iter().for_each(|writer| writer.join().unwrap());
-    let written = created.load(Ordering::Relaxed) * PARAM_BYTES as u64;
+    assert_rewound(&path, created.load(Ordering::Relaxed));
+}
+
+/// The same with the writer as a task on a current-thread runtime, which the load shares.
+#[test]
+fn the_wal_is_rewound_under_a_load_that_never_pauses_with_the_writer_on_the_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("busy.db");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let home = crate::sqlite::WriterHome::Runtime(runtime.handle().clone());
+    let normal = crate::sqlite::Synchronous::Normal;
+    let store =
+        Arc::new(SqliteStore::open_homed(&path, KernelConfig::default(), normal, home).unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let created = runtime.block_on(async {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|writer| {
+                let (store, stop) = (store.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        let command = create(format!("w{writer}-{n}"));
+                        store.execute(command, Timestamp(1)).await.unwrap();
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        tokio::time::sleep(LOAD).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut created = 0;
+        for writer in writers {
+            created += writer.await.unwrap();
+        }
+        created
+    });
+    assert_rewound(&path, created);
+}
+
+fn assert_rewound(path: &std::path::Path, created: u64) {
+    let written = created * PARAM_BYTES as u64;
     assert!(written > 2_000_000, "too little load to tell: {written} bytes");
-    let rewinds = wal_checkpoint_sequence(&path);
+    let rewinds = wal_checkpoint_sequence(path);
     assert!(rewinds >= 2, "the WAL was rewound {rewinds} times in {LOAD:?} of steady writes");
 }
 

@@ -16,16 +16,19 @@ use crate::sqlite::writer::PANIC_ID;
 use crate::sqlite::{SqliteStore, Synchronous};
 use crate::{ClaimOnCommit, CommitClaims, Store, StoreError};
 
-/// Notes the thread each offer is made on; panics on every offer when told to.
+/// Notes the thread each offer (one per batch) is made on and how many messages it offered; panics
+/// on every offer when told to.
 #[derive(Default)]
-struct Witness {
-    threads: Mutex<Vec<ThreadId>>,
-    panics: AtomicBool,
+pub(super) struct Witness {
+    pub(super) threads: Mutex<Vec<ThreadId>>,
+    pub(super) offered: Mutex<Vec<usize>>,
+    pub(super) panics: AtomicBool,
 }
 
 impl ClaimOnCommit for Witness {
-    fn plan(&self, _queued: &[Message], _now: Timestamp) -> Option<CommitClaims> {
+    fn plan(&self, queued: &[Message], _now: Timestamp) -> Option<CommitClaims> {
         self.threads.lock().unwrap().push(std::thread::current().id());
+        self.offered.lock().unwrap().push(queued.len());
         if self.panics.load(Ordering::SeqCst) {
             panic!("injected panic in the claimer");
         }
@@ -42,7 +45,7 @@ impl Wake for Unpark {
 }
 
 /// Drives `future` to completion on this thread.
-fn block_on<T>(future: impl Future<Output = T>) -> T {
+pub(super) fn block_on<T>(future: impl Future<Output = T>) -> T {
     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
     let mut context = Context::from_waker(&waker);
     let mut future = pin!(future);
@@ -83,7 +86,7 @@ fn a_command_alone_runs_on_its_callers_thread_unless_commits_fsync() {
     assert_ne!(threads[0], std::thread::current().id(), "an fsyncing commit stays on the writer");
 }
 
-fn promise_ids(store: &SqliteStore) -> Vec<String> {
+pub(super) fn promise_ids(store: &SqliteStore) -> Vec<String> {
     let snapshot = block_on(store.execute(Command::DebugSnap, Timestamp(2))).unwrap();
     let Reply::DebugSnap(snapshot) = snapshot.reply else { panic!("not a snapshot") };
     snapshot.promises.iter().map(|p| p.id.clone()).collect()

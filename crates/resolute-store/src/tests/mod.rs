@@ -1,5 +1,6 @@
 //! The store test suites: one conformance suite for every backend, a differential run of the
-//! kernel on MemStore against SQLite, durability and migrations, WAL bounds, lease times, and group commit.
+//! kernel on MemStore against SQLite, durability and migrations, WAL bounds, lease times, and group commit on a
+//! thread or on the runtime.
 
 use resolute_core::{Command, KernelConfig, Reply, Timestamp};
 
@@ -13,6 +14,7 @@ mod durability;
 mod inline;
 mod leases;
 mod requeue;
+mod runtime_writer;
 mod writer;
 
 /// Runs one command at a time (in ms) against a store, returning its reply.

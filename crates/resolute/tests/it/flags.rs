@@ -211,3 +211,26 @@ async fn create_targeted(server: &Server, id: &str, target: &str) {
     let data = json!({"id": id, "timeoutAt": FAR, "tags": {"resonate:target": target}});
     assert_eq!(server.rpc("promise.create", data).await.0, 200);
 }
+
+/// One runtime thread with the writer on it (the default), one thread with an fsyncing writer on
+/// its own thread, and runtime pools: each serves requests and dispatches.
+#[tokio::test]
+async fn every_thread_setting_serves_and_dispatches() {
+    let settings: [&[&str]; 4] = [
+        &[],
+        &["--storage-sqlite-synchronous", "full"],
+        &["--server-threads", "0"],
+        &["--server-threads", "3"],
+    ];
+    for extra in settings {
+        let server = Server::start_with(extra);
+        let mut worker = Worker::connect(&server, "workers", "w1").await;
+        create_targeted(&server, "job", "poll://any@workers").await;
+        let event = worker.next(Duration::from_secs(5)).await.expect("an execute");
+        assert_eq!(event["data"]["task"]["id"], "job", "{extra:?}");
+        let (status, got) = server.rpc("promise.get", json!({"id": "job"})).await;
+        assert_eq!((status, &got["data"]["promise"]["state"]), (200, &json!("pending")));
+    }
+    let refused = failed_start(&["--server-threads", "5000"]);
+    assert!(refused.contains("--server-threads"), "{refused}");
+}
