@@ -48,6 +48,8 @@ struct Inner {
     listener_failing_since: std::sync::Mutex<Option<Timestamp>>,
     /// Set once the loops start; diagnostics ask it why a lane cannot move.
     dispatcher: std::sync::OnceLock<Arc<crate::dispatch::Dispatcher>>,
+    /// Set by `serve`: the watch on the runtime from outside it.
+    runtime_watch: std::sync::OnceLock<Arc<crate::runtime_watch::RuntimeWatch>>,
 }
 
 impl App {
@@ -65,6 +67,7 @@ impl App {
             metrics: Metrics::default(),
             stuck: std::sync::Mutex::new(Vec::new()),
             dispatcher: std::sync::OnceLock::new(),
+            runtime_watch: std::sync::OnceLock::new(),
             listener_failing_since: std::sync::Mutex::new(None),
         };
         App { inner: Arc::new(inner) }
@@ -108,6 +111,14 @@ impl App {
 
     pub fn set_dispatcher(&self, dispatcher: Arc<crate::dispatch::Dispatcher>) {
         let _ = self.inner.dispatcher.set(dispatcher);
+    }
+
+    pub fn runtime_watch(&self) -> Option<&Arc<crate::runtime_watch::RuntimeWatch>> {
+        self.inner.runtime_watch.get()
+    }
+
+    pub fn set_runtime_watch(&self, watch: Arc<crate::runtime_watch::RuntimeWatch>) {
+        let _ = self.inner.runtime_watch.set(watch);
     }
 
     /// Lanes currently reported stuck.

@@ -57,6 +57,8 @@ pub struct ServerConfig {
     pub transports: Transports,
     /// Origins browsers may call from (`*`: any); empty turns CORS off.
     pub cors_allow_origins: Vec<String>,
+    /// A runtime stalled this long ends the process (`runtime_watch`); `None`: never.
+    pub stall_exit_after: Option<Duration>,
 }
 
 /// The transports turned on (`--transports-http-push-enabled`, `--transports-http-poll-enabled`).
@@ -124,6 +126,7 @@ impl Default for ServerConfig {
             poll: RegistryConfig::default(),
             transports: Transports::default(),
             cors_allow_origins: Vec::new(),
+            stall_exit_after: Some(Duration::from_secs(60)),
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod loops;
 pub mod metrics;
 pub mod poll;
 pub mod process;
+pub mod runtime_watch;
 pub mod supervisor;
 
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = App::new(store.clone(), Arc::new(SystemClock::default()), config);
+    let watch = runtime_watch::start(app.config().stall_exit_after)?;
+    app.set_runtime_watch(watch.clone());
     if store.is_shared() {
         // Other nodes' leases are live attempts: they expire on their own if their node died.
         let woken = app.clone();
@@ -75,6 +78,7 @@ pub async fn serve(
     for handle in loops {
         let _ = tokio::time::timeout(grace, handle).await;
     }
+    watch.stop();
     Ok(())
 }
 

@@ -83,6 +83,9 @@ pub struct Scrape {
     pub resident_bytes: u64,
     pub open_fds: u64,
     pub alive_tasks: usize,
+    /// Stalls of the runtime seen from outside it, and the longest that ended (ms).
+    pub runtime_stalls: u64,
+    pub runtime_longest_stall_ms: u64,
 }
 
 /// Point-in-time gauges refreshed from a [`Scrape`].
@@ -93,6 +96,8 @@ struct ScrapeMetrics {
     resident_bytes: Gauge,
     open_fds: Gauge,
     alive_tasks: Gauge,
+    runtime_stalls: Counter,
+    runtime_longest_stall_ms: Gauge,
 }
 
 impl ScrapeMetrics {
@@ -119,6 +124,18 @@ impl ScrapeMetrics {
             resident_bytes: registered(r, "process_resident_bytes", "RSS", Gauge::default()),
             open_fds: registered(r, "process_open_fds", "Open file descriptors", Gauge::default()),
             alive_tasks: registered(r, "runtime_alive_tasks", "Tokio tasks", Gauge::default()),
+            runtime_stalls: registered(
+                r,
+                "runtime_stalls",
+                "Times the runtime ran no task for a second or more (a blocking call on it)",
+                Counter::default(),
+            ),
+            runtime_longest_stall_ms: registered(
+                r,
+                "runtime_longest_stall_ms",
+                "The longest runtime stall that has ended",
+                Gauge::default(),
+            ),
         }
     }
 
@@ -145,6 +162,9 @@ impl ScrapeMetrics {
         self.resident_bytes.set(clamp(scrape.resident_bytes));
         self.open_fds.set(clamp(scrape.open_fds));
         self.alive_tasks.set(i64::try_from(scrape.alive_tasks).unwrap_or(i64::MAX));
+        // The watch counts; the counter catches up with it at each scrape.
+        self.runtime_stalls.inc_by(scrape.runtime_stalls.saturating_sub(self.runtime_stalls.get()));
+        self.runtime_longest_stall_ms.set(clamp(scrape.runtime_longest_stall_ms));
     }
 }
 

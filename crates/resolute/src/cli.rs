@@ -111,6 +111,11 @@ pub struct ServeArgs {
     #[arg(long, env = "RESOLUTE_SERVER_THREADS", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(0..=1024))]
     pub server_threads: u16,
+    /// Milliseconds the runtime may run no task at all (a call blocking its thread) before the
+    /// process ends itself (exit status 70) so that its manager starts a fresh one; a stall is
+    /// logged and counted from one second on. 0: never end.
+    #[arg(long, env = "RESOLUTE_SERVER_STALL_EXIT_MS", default_value_t = 60_000)]
+    pub server_stall_exit_ms: u64,
     /// Milliseconds a client may take to send a request's head (from accept, or from the first
     /// byte on a kept-alive connection) before it is disconnected: the slowloris bound.
     #[arg(long, env = "RESONATE_SERVER__HEADER_READ_TIMEOUT_MS", default_value_t = 10_000,
@@ -244,6 +249,8 @@ impl ServeArgs {
             },
             shutdown_grace: Duration::from_millis(self.server_shutdown_timeout),
             cors_allow_origins: self.cors_origins()?,
+            stall_exit_after: (self.server_stall_exit_ms > 0)
+                .then(|| Duration::from_millis(self.server_stall_exit_ms)),
             ..ServerConfig::default()
         })
     }

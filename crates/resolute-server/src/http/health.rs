@@ -50,6 +50,7 @@ pub async fn health(
     let mut body = json!({
         "status": if healthy { "ok" } else { "stale" },
         "listener": listener_json(&app, listener_down),
+        "runtime": runtime_json(&app),
         "loops": loops.iter().map(loop_json).collect::<Vec<_>>(),
         // The server's own clock, so a dashboard can turn the timestamps above into ages.
         "now": app.now().ms(),
@@ -93,6 +94,17 @@ fn listener_json(app: &App, failing_since: Option<resolute_core::Timestamp>) -> 
         listener["failingSince"] = json!(since.ms());
     }
     listener
+}
+
+/// The runtime's threads and its stalls since start (a stall in progress cannot be answered
+/// from: the watch logs it, and ends the process past `--server-stall-exit-ms`).
+fn runtime_json(app: &App) -> Value {
+    let watch = app.runtime_watch();
+    json!({
+        "threads": tokio::runtime::Handle::current().metrics().num_workers(),
+        "stalls": watch.map_or(0, |watch| watch.stalls()),
+        "longestStallMs": watch.map_or(0, |watch| watch.longest_stall_ms()),
+    })
 }
 
 /// Cumulative delivery outcomes since start, summed over transports; a dashboard derives rates.
@@ -183,6 +195,8 @@ async fn scrape(app: &App) -> crate::metrics::Scrape {
         resident_bytes,
         open_fds,
         alive_tasks: tokio::runtime::Handle::current().metrics().num_alive_tasks(),
+        runtime_stalls: app.runtime_watch().map_or(0, |watch| watch.stalls()),
+        runtime_longest_stall_ms: app.runtime_watch().map_or(0, |watch| watch.longest_stall_ms()),
     }
 }
 

@@ -216,13 +216,14 @@ async fn create_targeted(server: &Server, id: &str, target: &str) {
 /// its own thread, and runtime pools: each serves requests and dispatches.
 #[tokio::test]
 async fn every_thread_setting_serves_and_dispatches() {
-    let settings: [&[&str]; 4] = [
-        &[],
-        &["--storage-sqlite-synchronous", "full"],
-        &["--server-threads", "0"],
-        &["--server-threads", "3"],
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let settings: [(&[&str], usize); 4] = [
+        (&[], 1),
+        (&["--storage-sqlite-synchronous", "full"], 1),
+        (&["--server-threads", "0"], cores),
+        (&["--server-threads", "3"], 3),
     ];
-    for extra in settings {
+    for (extra, threads) in settings {
         let server = Server::start_with(extra);
         let mut worker = Worker::connect(&server, "workers", "w1").await;
         create_targeted(&server, "job", "poll://any@workers").await;
@@ -230,6 +231,10 @@ async fn every_thread_setting_serves_and_dispatches() {
         assert_eq!(event["data"]["task"]["id"], "job", "{extra:?}");
         let (status, got) = server.rpc("promise.get", json!({"id": "job"})).await;
         assert_eq!((status, &got["data"]["promise"]["state"]), (200, &json!("pending")));
+        let (_, health) = server.get("/health").await;
+        let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+        let runtime = json!({"threads": threads, "stalls": 0, "longestStallMs": 0});
+        assert_eq!(health["runtime"], runtime, "{extra:?}");
     }
     let refused = failed_start(&["--server-threads", "5000"]);
     assert!(refused.contains("--server-threads"), "{refused}");

@@ -41,6 +41,8 @@ async fn metrics_show_queues_per_lane_loop_freshness_and_process_figures() {
     assert!(sample(&text, "resolute_process_resident_bytes").is_some_and(|b| b > 1e6), "{text}");
     assert!(sample(&text, "resolute_process_open_fds").is_some_and(|n| n >= 5.0), "{text}");
     assert!(sample(&text, "resolute_runtime_alive_tasks").is_some_and(|n| n >= 3.0), "{text}");
+    assert_eq!(sample(&text, "resolute_runtime_stalls_total"), Some(0.0), "{text}");
+    assert_eq!(sample(&text, "resolute_runtime_longest_stall_ms"), Some(0.0), "{text}");
 }
 
 /// The Resonate server's five series (protocol §10) come alongside, under its names, so its
