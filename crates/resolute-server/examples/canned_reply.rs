@@ -3,7 +3,7 @@
 //! against resolute in turns, so the share of the two cores that the load generator and the
 //! HTTP layer take on their own is measured in the same minutes as resolute itself.
 //!
-//! Usage: `canned_reply PORT` (binds 127.0.0.1 only).
+//! Usage: `canned_reply PORT [pool]` (binds 127.0.0.1 only).
 
 use std::convert::Infallible;
 
@@ -30,7 +30,14 @@ async fn answer(
 
 fn main() -> std::io::Result<()> {
     let port: u16 = std::env::args().nth(1).and_then(|port| port.parse().ok()).unwrap_or(18_937);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // The runtime `resolute serve` runs by default (one thread), so that the two differ only in
+    // what they do per request. `canned_reply PORT pool` runs one worker per core instead.
+    let pool = std::env::args().nth(2).is_some_and(|shape| shape == "pool");
+    let mut builder = match pool {
+        true => tokio::runtime::Builder::new_multi_thread(),
+        false => tokio::runtime::Builder::new_current_thread(),
+    };
+    let runtime = builder.enable_all().build()?;
     runtime.block_on(async move {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         loop {
