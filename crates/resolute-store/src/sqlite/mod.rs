@@ -2,6 +2,7 @@
 //! commands per transaction (group commit) and replying only after the commit is durable.
 
 mod checkpoint;
+mod owner;
 mod readers;
 mod reads;
 pub(crate) mod rows;
@@ -128,6 +129,8 @@ pub struct SqliteStore {
     readers: Option<readers::ReaderPool>,
     _checkpointer: Option<checkpoint::Checkpointer>,
     claimer: writer::Claimer,
+    /// Last, so it is let go after the writer has finished with the file.
+    _owner: Option<owner::OwnerLock>,
 }
 
 fn is_memory(path: &Path) -> bool {
@@ -159,6 +162,7 @@ impl SqliteStore {
         home: WriterHome,
     ) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref();
+        let owner = if is_memory(path) { None } else { Some(owner::take(path)?) };
         // The writer's connection migrates the schema before any reader opens the file.
         let connection = open_connection(path, synchronous)?;
         let readers = if is_memory(path) { None } else { Some(readers::start(path, &config)?) };
@@ -168,7 +172,7 @@ impl SqliteStore {
         let writer =
             writer::spawn(connection, config, tail.clone(), claimer.clone(), inline, home)?;
         let checkpointer = checkpoint::start(path, tail)?;
-        Ok(SqliteStore { writer, readers, _checkpointer: checkpointer, claimer })
+        Ok(SqliteStore { writer, readers, _checkpointer: checkpointer, claimer, _owner: owner })
     }
 
     /// Runs a command and blocks the calling thread until it is committed (tests, tools).

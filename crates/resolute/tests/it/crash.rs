@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::harness::{Server, Worker};
+use crate::harness::{failed_start_on, Server, Worker};
 
 const WRITERS: usize = 8;
 
@@ -116,4 +116,18 @@ async fn assert_all_dispatched(server: &Server, acked: &BTreeSet<String>) {
         eprintln!("stuck {id}: task {} / explain {explained}", task["data"]);
     }
     assert!(stuck.is_empty(), "pending tasks never dispatched after restart: {stuck:?}");
+}
+
+/// One server per SQLite file: a second one on the same file stops at once, naming the process
+/// that holds it, and the lock goes with its holder, `kill -9` included.
+#[tokio::test]
+async fn a_second_server_on_the_same_database_stops_at_once_and_a_crash_frees_it() {
+    let server = Server::start();
+    let data = json!({"id": "kept", "timeoutAt": 4_000_000_000_000_i64});
+    assert_eq!(server.rpc("promise.create", data).await.0, 200);
+    let refused = failed_start_on(&server.database(), &[]);
+    assert!(refused.contains(&format!("in use by process {}", server.pid())), "{refused}");
+    assert!(refused.contains("one server per SQLite database"), "{refused}");
+    let server = server.crash_and_restart();
+    assert_eq!(server.rpc("promise.get", json!({"id": "kept"})).await.0, 200);
 }

@@ -60,6 +60,11 @@ impl Server {
         Server::spawn(dir, extra, wrapper, log)
     }
 
+    /// The SQLite file this server runs on.
+    pub fn database(&self) -> std::path::PathBuf {
+        self.dir.path().join("test.db")
+    }
+
     /// The server's process id (for /proc figures).
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -296,9 +301,15 @@ pub async fn run_e2e_program(
 /// exited non-zero, within 10 s (a server that does start is stopped, by its PID, and fails the
 /// test).
 pub fn failed_start(extra: &[&str]) -> String {
+    failed_start_on(std::path::Path::new(":memory:"), extra)
+}
+
+/// [`failed_start`] on the SQLite database at `database`.
+pub fn failed_start_on(database: &std::path::Path, extra: &[&str]) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_resolute"))
         .args(["serve", "--server-port", "0", "--server-bind", "127.0.0.1"])
-        .args(["--observability-metrics-port", "0", "--storage-sqlite-path", ":memory:"])
+        .args(["--observability-metrics-port", "0", "--storage-sqlite-path"])
+        .arg(database)
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
