@@ -93,6 +93,11 @@ async function checkLoops(page) {
     `loops table lists the server's loops (${shown.join(", ")})`);
   check((await health()).status === "ok", "/health says ok");
   check(await page.locator("#banner-red").isHidden(), "no red banner on a healthy server");
+  const runtime = (await health()).runtime;
+  await page.waitForFunction((threads) => document.getElementById("runtime").textContent
+    .startsWith(`Runtime: ${threads} thread`), runtime.threads, { timeout: STEP_TIMEOUT_MS });
+  check((await page.locator("#runtime").textContent()).includes("no stall since start"),
+    `runtime line: ${await page.locator("#runtime").textContent()}`);
   await page.waitForFunction(() => document.querySelectorAll("#rate-chart svg path").length === 3,
     null, { timeout: STEP_TIMEOUT_MS });
   check(true, "delivery-rate chart is drawn");

@@ -83,6 +83,19 @@ function renderLoops(health, now) {
     : `API listener: answering its own probe; ${listener.openConnections ?? "?"} of ` +
       `${listener.maxConnections ?? "?"} connections open.`;
   $("listener").className = listener.ok === false ? "small state-stale" : "small muted";
+  renderRuntime(health.runtime || {});
+}
+
+/** The runtime watch: a stall (a call that blocked the runtime's thread) stopped every loop and
+ *  request while it lasted, so even one that ended is worth a look at the logs. */
+function renderRuntime(runtime) {
+  const threads = `${runtime.threads ?? "?"} thread${runtime.threads === 1 ? "" : "s"}`;
+  const stalls = runtime.stalls ?? 0;
+  $("runtime").textContent = stalls === 0
+    ? `Runtime: ${threads}; no stall since start.`
+    : `Runtime: ${threads}; ${stalls} stall${stalls === 1 ? "" : "s"} since start, the longest ` +
+      `${(runtime.longestStallMs / 1000).toFixed(1)} s: something blocked its thread (see the logs).`;
+  $("runtime").className = stalls === 0 ? "small muted" : "small state-stuck";
 }
 
 /** Every lane with a backlog; stuck lanes from `stuck[]` are merged in (and marked) so the table
