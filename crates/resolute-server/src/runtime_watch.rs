@@ -99,8 +99,27 @@ impl RuntimeWatch {
     }
 }
 
+/// What ends the process over a stall; it does not return.
+fn exit_over_stall(lasted: Duration) {
+    tracing::error!(
+        lasted_ms = lasted.as_millis() as u64,
+        "the runtime has been stalled past --server-stall-exit-ms: exiting so that a fresh \
+         process takes over (acknowledged writes are on disk)"
+    );
+    std::process::exit(STALL_EXIT_STATUS);
+}
+
 /// Starts the beat on the current runtime and the thread that watches it.
 pub fn start(exit_after: Option<Duration>) -> std::io::Result<Arc<RuntimeWatch>> {
+    start_with_exit(exit_after, exit_over_stall)
+}
+
+/// [`start`] with what to do when a stall passes `exit_after` (tests watch it happen); the watch
+/// ends after calling it.
+fn start_with_exit(
+    exit_after: Option<Duration>,
+    exit: impl Fn(Duration) + Send + 'static,
+) -> std::io::Result<Arc<RuntimeWatch>> {
     let watch = Arc::new(RuntimeWatch::default());
     let beating = watch.clone();
     tokio::spawn(async move {
@@ -114,11 +133,11 @@ pub fn start(exit_after: Option<Duration>) -> std::io::Result<Arc<RuntimeWatch>>
     let watching = watch.clone();
     std::thread::Builder::new()
         .name("resolute-runtime-watch".into())
-        .spawn(move || watch_until_stopped(&watching, StallTracker::new(exit_after)))?;
+        .spawn(move || watch_until_stopped(&watching, StallTracker::new(exit_after), exit))?;
     Ok(watch)
 }
 
-fn watch_until_stopped(watch: &RuntimeWatch, mut tracker: StallTracker) {
+fn watch_until_stopped(watch: &RuntimeWatch, mut tracker: StallTracker, exit: impl Fn(Duration)) {
     let mut last_look = Instant::now();
     while !watch.stopped.load(Ordering::Acquire) {
         std::thread::sleep(LOOK_EVERY);
@@ -140,15 +159,10 @@ fn watch_until_stopped(watch: &RuntimeWatch, mut tracker: StallTracker) {
                 tracing::warn!(lasted_ms, "the runtime runs tasks again after a stall");
             }
             Seen::Exit(lasted) => {
-                if watch.stopped.load(Ordering::Acquire) {
-                    return;
+                if !watch.stopped.load(Ordering::Acquire) {
+                    exit(lasted);
                 }
-                tracing::error!(
-                    lasted_ms = lasted.as_millis() as u64,
-                    "the runtime has been stalled past --server-stall-exit-ms: exiting so that a \
-                     fresh process takes over (acknowledged writes are on disk)"
-                );
-                std::process::exit(STALL_EXIT_STATUS);
+                return;
             }
         }
     }

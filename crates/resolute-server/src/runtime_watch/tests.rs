@@ -65,3 +65,24 @@ fn blocking_the_only_runtime_thread_is_seen_and_counted() {
     let longest = watch.longest_stall_ms();
     assert!((1_000..2_500).contains(&longest), "longest stall {longest} ms");
 }
+
+#[test]
+fn a_stall_past_the_exit_bound_ends_the_process_once_and_a_beating_runtime_never() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let exits = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let noted = exits.clone();
+    let exit_after = STALL_AFTER + LOOK_EVERY * 2;
+    let watch = runtime.block_on(async {
+        let exit = move |lasted| noted.lock().unwrap().push(lasted);
+        let watch = super::start_with_exit(Some(exit_after), exit).unwrap();
+        tokio::time::sleep(exit_after * 2).await;
+        assert!(exits.lock().unwrap().is_empty(), "a beating runtime is left alone");
+        std::thread::sleep(exit_after + Duration::from_millis(800));
+        tokio::time::sleep(LOOK_EVERY * 3).await;
+        watch
+    });
+    watch.stop();
+    let exits = exits.lock().unwrap().clone();
+    assert_eq!(exits.len(), 1, "{exits:?}");
+    assert!(exits[0] >= exit_after, "{exits:?}");
+}
