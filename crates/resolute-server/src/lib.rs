@@ -79,6 +79,9 @@ pub async fn serve(
         let _ = tokio::time::timeout(grace, handle).await;
     }
     watch.stop();
+    // The store outlives this function (the dispatcher it claims for holds the app, which holds
+    // the store), so it is closed here rather than dropped.
+    store.close();
     Ok(())
 }
 

@@ -41,6 +41,10 @@ pub trait Store: Send + Sync + 'static {
     fn claim_on_commit(&self, claimer: Arc<dyn ClaimOnCommit>) {
         let _ = claimer;
     }
+    /// Finishes with the storage at a clean shutdown: later commands fail (`Closed`), and a file
+    /// store folds its write-ahead log back, so that the database file alone holds every
+    /// acknowledged write and a copy of it made while the server is stopped is a whole backup.
+    fn close(&self) {}
 }
 
 /// The dispatcher's say over messages a batch has just queued, asked by a writer before it

@@ -204,4 +204,8 @@ impl Store for SqliteStore {
     fn claim_on_commit(&self, claimer: Arc<dyn ClaimOnCommit>) {
         let _ = self.claimer.set(claimer);
     }
+
+    fn close(&self) {
+        self.writer.close();
+    }
 }

@@ -251,14 +251,23 @@ impl WriterHandle {
     }
 }
 
+impl WriterHandle {
+    /// Refuses further commands and folds the WAL back into the database file once the batch in
+    /// progress, if any, has committed (the lock).
+    pub(crate) fn close(&self) {
+        self.jobs.close();
+        lock(&self.writer).truncate_wal();
+    }
+}
+
 impl Drop for WriterHandle {
     fn drop(&mut self) {
         self.jobs.close();
-        // A thread ends by itself once the queue is closed and empty. A runtime may be shutting
-        // down and never poll its task again, so the WAL is folded back here, as the thread does
-        // on its way out; a batch the task is running finishes first (the lock).
+        // A thread ends by itself once the queue is closed and empty, folding the WAL back on its
+        // way out. A runtime may be shutting down and never poll its task again, so here that is
+        // done at once.
         if self.on_runtime {
-            lock(&self.writer).truncate_wal();
+            self.close();
         }
     }
 }

@@ -131,3 +131,26 @@ async fn a_second_server_on_the_same_database_stops_at_once_and_a_crash_frees_it
     let server = server.crash_and_restart();
     assert_eq!(server.rpc("promise.get", json!({"id": "kept"})).await.0, 200);
 }
+
+/// After a clean stop the database file alone holds every acknowledged write: the WAL was folded
+/// back, so a copy of the file made while the server is stopped is a whole backup.
+#[tokio::test]
+async fn after_a_clean_stop_the_database_file_alone_holds_every_write() {
+    let mut server = Server::start();
+    for n in 0..50 {
+        let data = json!({"id": format!("kept.{n}"), "timeoutAt": 4_000_000_000_000_i64});
+        assert_eq!(server.rpc("promise.create", data).await.0, 200);
+    }
+    let status = server.terminate(Duration::from_secs(10)).expect("stopped");
+    assert!(status.success(), "{status}");
+    let wal = std::fs::metadata(format!("{}-wal", server.database().display()));
+    assert!(wal.map_or(true, |wal| wal.len() == 0), "the WAL still holds frames");
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(server.database(), copy.path().join("test.db")).unwrap();
+    let log = copy.path().join("server.log");
+    let restored = Server::start_in(copy, &[], log);
+    for n in 0..50 {
+        let (status, _) = restored.rpc("promise.get", json!({"id": format!("kept.{n}")})).await;
+        assert_eq!(status, 200, "kept.{n} is in the copy");
+    }
+}
