@@ -51,9 +51,11 @@ fn commands_queued_together_commit_as_one_batch_on_the_runtimes_thread() {
         }
         assert_eq!(promise_ids(&store).await.len(), 8);
     });
-    // The first command finds the writer idle and runs at once on its caller; the seven others
-    // were queued before the writer's task had its turn, so one transaction takes them all.
-    assert_eq!(*witness.offered.lock().unwrap(), vec![1, 7]);
+    // The first command finds the writer idle and runs at once on its caller (unless a checkpoint
+    // tail is owed by then: it queues too); the others were queued before the writer's task had
+    // its turn, so one transaction takes them all.
+    let offered = witness.offered.lock().unwrap().clone();
+    assert!(offered == vec![1, 7] || offered == vec![8], "batches: {offered:?}");
     let here = std::thread::current().id();
     assert!(witness.threads.lock().unwrap().iter().all(|thread| *thread == here));
 }
@@ -66,10 +68,17 @@ fn a_panic_inside_a_batch_on_the_runtime_fails_that_batch_only() {
     runtime.block_on(async {
         let (command, now) = create("before");
         store.execute(command, now).await.unwrap();
-        // Right after an answer the writer is not idle: this one goes through the task.
+        // Right after an answer the writer is not idle, so this one goes through the task, whose
+        // batch fails with `Closed`. Should this thread have been held up for over 0.5 ms in
+        // between, it runs inline and its panic reaches its caller, here the spawned task.
         let (command, now) = create(PANIC_ID);
-        let failed = store.execute(command, now).await;
-        assert!(matches!(failed, Err(StoreError::Closed)), "{failed:?}");
+        let racer = store.clone();
+        let failed = tokio::spawn(async move { racer.execute(command, now).await }).await;
+        match failed {
+            Ok(Err(StoreError::Closed)) => {}
+            Err(join) if join.is_panic() => {}
+            other => panic!("the batch should have failed: {other:?}"),
+        }
         let (command, now) = create("after");
         store.execute(command, now).await.unwrap();
         assert_eq!(promise_ids(&store).await, vec!["after", "before"]);
