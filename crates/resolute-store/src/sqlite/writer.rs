@@ -114,6 +114,7 @@ pub(crate) fn spawn(
         tail,
         claimer,
         health: WriteHealth::default(),
+        breath_owed: std::cell::Cell::new(false),
     }));
     let shared = writer.clone();
     match &home {
@@ -164,7 +165,12 @@ fn run(writer: &Mutex<Writer>, queue: &async_channel::Receiver<Job>) {
     // request threads and lowered throughput at 8 clients (9.9k → 11.2k req/s without it).
     while let Ok(first) = queue.recv_blocking() {
         run_guarded(writer, gather(first, queue));
-        lock(writer).finish_tail();
+        let writer = lock(writer);
+        writer.finish_tail();
+        if writer.take_breath() {
+            drop(writer);
+            std::thread::sleep(BREATH);
+        }
     }
     lock(writer).truncate_wal();
 }
@@ -278,7 +284,12 @@ pub(super) struct Writer {
     tail: Tail,
     claimer: Claimer,
     health: WriteHealth,
+    /// Set by a failed commit: the next batch waits a moment ([`BREATH`]).
+    breath_owed: std::cell::Cell<bool>,
 }
+
+/// The pause after a failed commit, so a failing disk is not hammered in a tight loop.
+pub(super) const BREATH: Duration = Duration::from_millis(1);
 
 /// The outbox rows a batch queued, and which command queued each (`spans[i]` for command `i`).
 #[derive(Default)]
@@ -327,6 +338,11 @@ impl Writer {
         let (reply, mut answer) = reply::slot();
         self.run_batch(vec![Job::Run { command, now, reply }]);
         answer.try_recv().ok().flatten().unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Whether a failed commit asked for a pause before the next batch; asking clears it.
+    pub(super) fn take_breath(&self) -> bool {
+        self.breath_owed.replace(false)
     }
 
     /// Whether a checkpoint's tail waits for this writer ([`Tail`]).
@@ -476,8 +492,9 @@ impl Writer {
         if let Err(error) = self.statement("COMMIT") {
             let _ = self.connection.execute_batch("ROLLBACK");
             // Whatever broke the commit (a full disk, an I/O error) deserves a breath before the
-            // next batch tries again.
-            std::thread::sleep(Duration::from_millis(1));
+            // next batch tries again; whoever runs the writer takes it (`take_breath`), a task
+            // without blocking its runtime's thread.
+            self.breath_owed.set(true);
             return Err(StoreError::Unavailable(error.message));
         }
         Ok(())
@@ -596,7 +613,9 @@ pub(crate) fn run_one_batch_claiming(
     claimer: Claimer,
 ) -> (Connection, Vec<Result<Executed, StoreError>>) {
     let health = WriteHealth::default();
-    let mut writer = Writer { connection, config, tail: Tail::default(), claimer, health };
+    let breath_owed = std::cell::Cell::new(false);
+    let mut writer =
+        Writer { connection, config, tail: Tail::default(), claimer, health, breath_owed };
     let mut answers = Vec::new();
     let mut batch = Vec::new();
     for (command, now) in commands {

@@ -7,14 +7,21 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::writer::{gather, lock, run_guarded, Job, Writer};
+use super::writer::{gather, lock, run_guarded, Job, Writer, BREATH};
 
 /// Runs batches until the queue is closed (the store was dropped).
 pub(super) async fn run(writer: Arc<Mutex<Writer>>, queue: async_channel::Receiver<Job>) {
     while let Ok(first) = queue.recv().await {
         tokio::task::yield_now().await;
         run_guarded(&writer, gather(first, &queue));
-        if lock(&writer).owes_tail() {
+        let (owes_tail, breath) = {
+            let writer = lock(&writer);
+            (writer.owes_tail(), writer.take_breath())
+        };
+        if breath {
+            tokio::time::sleep(BREATH).await;
+        }
+        if owes_tail {
             finish_tail_off_the_runtime(&writer).await;
         }
     }
