@@ -8,8 +8,9 @@
 use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use hyper::body::{Frame, Incoming, SizeHint};
@@ -36,7 +37,8 @@ enum Phase {
     Busy { requests: usize },
 }
 
-type PhaseCell = Arc<watch::Sender<Phase>>;
+/// Written by the socket, the service and the response body, read by the watchdog when it looks.
+type PhaseCell = Arc<Mutex<Phase>>;
 
 /// Why the server cut a connection off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,8 +64,8 @@ pub async fn serve(
     limits: ListenerLimits,
     mut stop: watch::Receiver<bool>,
 ) -> Option<Overstayed> {
-    let (phase, watched) = watch::channel(Phase::Head { since: Instant::now() });
-    let phase: PhaseCell = Arc::new(phase);
+    let phase: PhaseCell = Arc::new(Mutex::new(Phase::Head { since: Instant::now() }));
+    let watched = phase.clone();
     let io = TokioIo::new(Tracked { stream, phase: phase.clone() });
     let (end_report, end) = super::end::channel();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
@@ -108,35 +110,38 @@ pub async fn serve(
 }
 
 /// Resolves when the connection overstays its current phase's deadline, naming which.
-async fn overstayed(mut phase: watch::Receiver<Phase>, limits: ListenerLimits) -> Overstayed {
+///
+/// Nobody tells it of phase changes: there are three per request, and a notification for each
+/// cost a wake-up and one more poll of the whole connection. It looks again at least every
+/// `min(header, idle)` bound instead. Every deadline lies at least that far after the start of its
+/// phase, so a phase that began since the last look is still caught exactly at its deadline; a
+/// connection that was busy (an SSE stream) costs one look per bound.
+async fn overstayed(phase: PhaseCell, limits: ListenerLimits) -> Overstayed {
+    // At least a millisecond, so that a zero bound cannot spin.
+    let look_every =
+        limits.header_read_timeout.min(limits.idle_timeout).max(Duration::from_millis(1));
     loop {
-        let current = *phase.borrow_and_update();
-        let deadline = match current {
+        let now = Instant::now();
+        let deadline = match current(&phase) {
             Phase::Head { since } => Some((since + limits.header_read_timeout, Overstayed::Header)),
             Phase::Idle { since } => Some((since + limits.idle_timeout, Overstayed::Idle)),
             Phase::Busy { .. } => None,
         };
-        // Re-read after every wake-up, so a connection that just turned busy is never cut.
         match deadline {
-            Some((at, reason)) if Instant::now() >= at => return reason,
-            Some((at, _)) => {
-                tokio::select! {
-                    () = tokio::time::sleep_until(at) => {}
-                    changed = phase.changed() => {
-                        if changed.is_err() {
-                            return std::future::pending().await;
-                        }
-                    }
-                }
-            }
-            None => {
-                if phase.changed().await.is_err() {
-                    // The connection is gone; its task ends through the other branch.
-                    return std::future::pending().await;
-                }
-            }
+            // Read after every wake-up, so a connection that just turned busy is never cut.
+            Some((at, reason)) if now >= at => return reason,
+            Some((at, _)) => tokio::time::sleep_until(at.min(now + look_every)).await,
+            None => tokio::time::sleep(look_every).await,
         }
     }
+}
+
+fn current(phase: &PhaseCell) -> Phase {
+    *phase.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn update(phase: &PhaseCell, change: impl FnOnce(&mut Phase)) {
+    change(&mut phase.lock().unwrap_or_else(PoisonError::into_inner));
 }
 
 /// A request being answered; dropping it (response body done or abandoned) ends the busy phase.
@@ -144,7 +149,7 @@ struct Busy(PhaseCell);
 
 impl Busy {
     fn begin(phase: &PhaseCell) -> Busy {
-        phase.send_modify(|phase| {
+        update(phase, |phase| {
             *phase = match *phase {
                 Phase::Busy { requests } => Phase::Busy { requests: requests + 1 },
                 Phase::Head { .. } | Phase::Idle { .. } => Phase::Busy { requests: 1 },
@@ -156,7 +161,7 @@ impl Busy {
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.send_modify(|phase| {
+        update(&self.0, |phase| {
             if let Phase::Busy { requests } = *phase {
                 *phase = match requests {
                     0 | 1 => Phase::Idle { since: Instant::now() },
@@ -208,12 +213,10 @@ impl AsyncRead for Tracked {
         let before = buf.filled().len();
         let result = Pin::new(&mut self.stream).poll_read(cx, buf);
         if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.phase.send_if_modified(|phase| match *phase {
-                Phase::Idle { .. } => {
+            update(&self.phase, |phase| {
+                if let Phase::Idle { .. } = *phase {
                     *phase = Phase::Head { since: Instant::now() };
-                    true
                 }
-                Phase::Head { .. } | Phase::Busy { .. } => false,
             });
         }
         result

@@ -135,3 +135,31 @@ async fn a_request_head_that_never_ends_is_cut_off_at_the_header_timeout() {
     let dribbled = dribbling.join().expect("dribbling client");
     assert!(dribbled < Duration::from_millis(2_000), "a dribbler is cut off, after {dribbled:?}");
 }
+
+/// A kept-alive connection that starts a request after idling is held to the header bound from
+/// its first byte on, not to the (longer) idle bound it was under.
+#[tokio::test]
+async fn a_head_begun_after_idling_is_held_to_the_header_timeout() {
+    use std::io::Read;
+    let flags = ["--server-header-read-timeout-ms", "500", "--server-idle-timeout-ms", "10000"];
+    let server = Server::start_with(&flags);
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let after = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(address).expect("connect");
+        stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").expect("send");
+        let mut answer = [0_u8; 16];
+        stream.read_exact(&mut answer).expect("an answer");
+        assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+        // Drain the rest of the answer, idle a while, then begin a head and fall silent.
+        closed_within(&mut stream, Duration::from_millis(300));
+        stream.write_all(b"GET /health HTTP/1.1\r\nHo").expect("send");
+        let started = std::time::Instant::now();
+        assert!(closed_within(&mut stream, Duration::from_secs(5)), "never cut off");
+        started.elapsed()
+    });
+    let after = after.await.expect("client");
+    assert!(
+        after < Duration::from_millis(2_000),
+        "cut off after {after:?}, not at the header bound"
+    );
+}
