@@ -131,6 +131,7 @@ pub async fn doctor(connection: Connection) -> anyhow::Result<()> {
             stuck["reason"].as_str().unwrap_or("?")
         );
     }
+    println!("{}", runtime_line(&health["runtime"]));
     println!("poll workers connected: {}", health["poll"]["connections"]);
     if health["namesHidden"] == Value::Bool(true) {
         println!("(lane and group names hidden: pass -T with a token that may see every id)");
@@ -147,6 +148,21 @@ pub async fn doctor(connection: Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The runtime watch's figures. A stall that has ended is worth a look, not a failure: the
+/// runtime runs again (one in progress would have kept `/health` from answering at all).
+fn runtime_line(runtime: &Value) -> String {
+    let threads = runtime["threads"].as_u64().unwrap_or(0);
+    let plural = if threads == 1 { "" } else { "s" };
+    match runtime["stalls"].as_u64().unwrap_or(0) {
+        0 => format!("✓ runtime: {threads} thread{plural}, no stall since start"),
+        stalls => format!(
+            "! runtime: {threads} thread{plural}, {stalls} stall(s) since start, the longest {} ms: \
+             something blocked its thread (see the server's log)",
+            runtime["longestStallMs"]
+        ),
+    }
+}
+
 pub async fn explain(id: String, connection: Connection) -> anyhow::Result<()> {
     let (status, body) = get_json(&connection, &format!("/explain/{id}")).await?;
     if status != 200 {
@@ -157,4 +173,21 @@ pub async fn explain(id: String, connection: Connection) -> anyhow::Result<()> {
         println!("  {}", line.as_str().unwrap_or_default());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::runtime_line;
+
+    #[test]
+    fn a_past_stall_is_named_with_its_length() {
+        let quiet = json!({"threads": 1, "stalls": 0, "longestStallMs": 0});
+        assert_eq!(runtime_line(&quiet), "✓ runtime: 1 thread, no stall since start");
+        let stalled = json!({"threads": 2, "stalls": 3, "longestStallMs": 4200});
+        let line = runtime_line(&stalled);
+        assert!(line.starts_with("! runtime: 2 threads, 3 stall(s) since start"), "{line}");
+        assert!(line.contains("the longest 4200 ms"), "{line}");
+    }
 }

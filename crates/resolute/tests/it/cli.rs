@@ -64,6 +64,11 @@ async fn explain_and_doctor_say_why_work_is_not_moving() {
     let doctor = cli(&server, &["doctor"]);
     assert!(doctor.status.success(), "{}", text(&doctor));
     assert!(text(&doctor).contains("dispatch is healthy"), "{}", text(&doctor));
+    assert!(
+        text(&doctor).contains("✓ runtime: 1 thread, no stall since start"),
+        "{}",
+        text(&doctor)
+    );
     let created = cli(&server, &["promises", "create", "job", "--target", "poll://any@billing"]);
     assert!(created.status.success(), "{}", text(&created));
     tokio::time::sleep(Duration::from_millis(1500)).await;
