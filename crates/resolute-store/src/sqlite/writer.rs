@@ -164,11 +164,11 @@ fn run(writer: &Mutex<Writer>, queue: &async_channel::Receiver<Job>) {
     // The thread parks rather than spins: measured on two shared cores, spinning took CPU from the
     // request threads and lowered throughput at 8 clients (9.9k → 11.2k req/s without it).
     while let Ok(first) = queue.recv_blocking() {
-        run_guarded(writer, gather(first, queue));
-        let writer = lock(writer);
-        writer.finish_tail();
-        if writer.take_breath() {
-            drop(writer);
+        let owed = run_guarded(writer, gather(first, queue));
+        if owed.tail {
+            lock(writer).finish_tail();
+        }
+        if owed.breath {
             std::thread::sleep(BREATH);
         }
     }
@@ -187,14 +187,28 @@ pub(super) fn gather(first: Job, queue: &async_channel::Receiver<Job>) -> Vec<Jo
     batch
 }
 
-/// Runs a batch so that a panic inside it costs only that batch.
-pub(super) fn run_guarded(writer: &Mutex<Writer>, batch: Vec<Job>) {
-    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| lock(writer).run_batch(batch)));
-    if ran.is_err() {
+/// What the writer owes between two batches, whoever runs it.
+pub(super) struct Owed {
+    /// A checkpoint's tail ([`Tail`]).
+    pub(super) tail: bool,
+    /// A pause after a failed commit ([`BREATH`]).
+    pub(super) breath: bool,
+}
+
+/// Runs a batch so that a panic inside it costs only that batch, and says what is owed after it
+/// (read under the batch's own lock).
+pub(super) fn run_guarded(writer: &Mutex<Writer>, batch: Vec<Job>) -> Owed {
+    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut writer = lock(writer);
+        writer.run_batch(batch);
+        writer.owed()
+    }));
+    ran.unwrap_or_else(|_| {
         // The batch's callers see their replies dropped (`Closed`, a 500): nothing of it was
         // committed. A dead writer would fail every later write instead.
         tracing::error!("a write batch panicked; its commands failed, the writer carries on");
-    }
+        lock(writer).owed()
+    })
 }
 
 impl WriterHandle {
@@ -216,7 +230,7 @@ impl WriterHandle {
             // A checkpoint's tail (fsyncs) is the writer's own business: while one is owed the
             // command queues, so the caller's thread never waits for a disk flush.
             if let Ok(mut writer) = self.writer.try_lock() {
-                if !writer.tail.is_pending() {
+                if !writer.owes_tail() {
                     return writer.run_one(command, now);
                 }
             }
@@ -340,13 +354,13 @@ impl Writer {
         answer.try_recv().ok().flatten().unwrap_or(Err(StoreError::Closed))
     }
 
-    /// Whether a failed commit asked for a pause before the next batch; asking clears it.
-    pub(super) fn take_breath(&self) -> bool {
-        self.breath_owed.replace(false)
+    /// What is owed before the next batch; a pause, once asked for, is owed once.
+    fn owed(&self) -> Owed {
+        Owed { tail: self.owes_tail(), breath: self.breath_owed.replace(false) }
     }
 
     /// Whether a checkpoint's tail waits for this writer ([`Tail`]).
-    pub(super) fn owes_tail(&self) -> bool {
+    fn owes_tail(&self) -> bool {
         self.tail.is_pending()
     }
 

@@ -13,15 +13,11 @@ use super::writer::{gather, lock, run_guarded, Job, Writer, BREATH};
 pub(super) async fn run(writer: Arc<Mutex<Writer>>, queue: async_channel::Receiver<Job>) {
     while let Ok(first) = queue.recv().await {
         tokio::task::yield_now().await;
-        run_guarded(&writer, gather(first, &queue));
-        let (owes_tail, breath) = {
-            let writer = lock(&writer);
-            (writer.owes_tail(), writer.take_breath())
-        };
-        if breath {
+        let owed = run_guarded(&writer, gather(first, &queue));
+        if owed.breath {
             tokio::time::sleep(BREATH).await;
         }
-        if owes_tail {
+        if owed.tail {
             finish_tail_off_the_runtime(&writer).await;
         }
     }
